@@ -12,6 +12,7 @@ import math
 from flask import Blueprint, Response, request
 
 from mockserver.http import json_response
+from mockserver.pipeline import owner_of
 from mockserver.state import MockState
 
 __all__ = ["admin_blueprint"]
@@ -20,6 +21,12 @@ __all__ = ["admin_blueprint"]
 def _json_object() -> dict | None:
     data = request.get_json(silent=True)
     return data if isinstance(data, dict) else None
+
+
+def _namespace(data: dict | None) -> str:
+    """The namespace a call is about: ``{"key": ...}`` in the body or ``?key=``; "" for everyone."""
+    key = (data or {}).get("key") or request.args.get("key")
+    return owner_of(key) if isinstance(key, str) and key else ""
 
 
 def admin_blueprint(state: MockState) -> Blueprint:
@@ -31,23 +38,29 @@ def admin_blueprint(state: MockState) -> Blueprint:
 
     @bp.post("/reset")
     def reset() -> Response:
-        """Forget every job, put the clock back and restart the RNG from its seed."""
-        state.store.reset()
-        state.engine.rng.reseed()
-        return json_response({"status": "ok"})
+        """Forget everything (and restart the RNG from its seed), or one key's state with ``{"key"}``."""
+        owner = _namespace(_json_object())
+        if owner:
+            state.store.reset(owner)
+        else:
+            state.store.reset()
+            state.engine.rng.reseed()
+        return json_response({"status": "ok", "scope": "key" if owner else "all"})
 
     @bp.get("/clock")
     def clock() -> Response:
-        return json_response({"now": state.engine.clock.now(), "offset": state.store.clock_offset()})
+        owner = _namespace(None)
+        return json_response({"now": state.engine.clock.now(owner), "offset": state.store.clock_offset(owner)})
 
     @bp.post("/clock")
     def move_clock() -> Response:
-        """``{"advance": seconds}`` moves the mock's time forward, so queued jobs finish at once."""
+        """``{"advance": seconds}`` (optionally ``"key"``) moves time forward so queued jobs finish."""
         data = _json_object()
         advance = data.get("advance") if data else None
         if isinstance(advance, bool) or not isinstance(advance, (int, float)) or not math.isfinite(advance) or advance < 0:
             return json_response({"status": "error", "message": 'send {"advance": seconds >= 0}'}, 400)
-        offset = state.engine.clock.advance(float(advance))
-        return json_response({"now": state.engine.clock.now(), "offset": offset})
+        owner = _namespace(data)
+        offset = state.engine.clock.advance(float(advance), owner)
+        return json_response({"now": state.engine.clock.now(owner), "offset": offset})
 
     return bp

@@ -35,7 +35,7 @@ def generations_blueprint(state: MockState) -> Blueprint:
         index = int(match["index"])
         if job is None or index >= job.samples or match["ext"] != job.ext:
             return _not_found(name)
-        if job.status(state.engine.clock.now()) != "success":
+        if job.status(state.engine.clock.now(job.owner)) != "success":
             return _not_found(name)
         data, mimetype = render_output(job, index)
         return Response(data, mimetype=mimetype, headers={"Cache-Control": "public, max-age=86400"})

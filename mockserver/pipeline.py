@@ -227,7 +227,7 @@ class Engine:
         return self._job_outcome(job, incoming.base_url, owner, warnings)
 
     def _job_outcome(self, job: Job, base_url: str, owner: str, warnings: list[str]) -> Outcome:
-        now = self.clock.now()
+        now = self.clock.now(job.owner)
         status = job.status(now)
         if status == "processing":
             body = bodies.processing_body(job, base_url, self.base_path, now)
@@ -247,7 +247,7 @@ class Engine:
             return prefix, seed, round(rng.uniform(1.2, 9.5), 10)
 
         prefix, seed, gen_time = self.rng.draw(draws)
-        now = self.clock.now()
+        now = self.clock.now(owner)
         queued = choice.variant == "processing"
         outcome = choice.outcome if queued else ("failed" if choice.variant == "failed" else "success")
         return Job(

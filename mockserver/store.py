@@ -1,16 +1,20 @@
-"""Where job state lives, behind one small interface.
+"""Where the mock's state lives, behind one small interface.
 
-The mock core needs only: a fresh integer id, put and get a job (by id, or by the file prefix
-its output URLs carry), the clock offset tests move, and a reset. ``MemoryStore`` keeps them in
-this process; persistent backends (SQLite for several workers, Redis for several machines)
-implement the same methods.
+Jobs (by id, or by the file prefix their output URLs carry), a fresh integer id, the clock
+offset tests move, append-only logs (the request journal, webhook deliveries) and scenario
+rules that may be used a limited number of times. ``MemoryStore`` keeps them in this process;
+persistent backends (SQLite for several workers, Redis for several machines) implement the
+same methods, so every worker sees every job, rule and journal entry.
+
+Every collection is capped: the oldest entries go first, so the store never grows without
+bound however long a mock runs.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from typing import Protocol
+from collections import OrderedDict, deque
+from typing import Any, Protocol
 
 from mockserver.jobs import Job
 
@@ -29,23 +33,53 @@ class Store(Protocol):
 
     def get_job_by_prefix(self, file_prefix: str) -> Job | None: ...
 
-    def clock_offset(self) -> float: ...
+    def clock_offset(self, owner: str = "") -> float:
+        """Seconds the clock of a namespace (an API key's owner; "" = everyone) was moved on."""
+        ...
 
-    def set_clock_offset(self, offset: float) -> None: ...
+    def set_clock_offset(self, offset: float, owner: str = "") -> None: ...
 
-    def reset(self) -> None: ...
+    def append(self, log: str, entry: dict[str, Any]) -> int:
+        """Add an entry to a named log; returns its sequence number (1, 2, ...)."""
+        ...
+
+    def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:
+        """A log's entries with a sequence number above ``since``, oldest first."""
+        ...
+
+    def put_rule(self, rule: dict[str, Any]) -> None:
+        """Add or replace a scenario rule (a dict with at least ``id``; ``times`` = uses left or None)."""
+        ...
+
+    def rules(self) -> list[dict[str, Any]]:
+        """Rules in the order they were added."""
+        ...
+
+    def consume_rule(self, rule_id: str) -> bool:
+        """Use a rule once, atomically: False when it has no uses left (or is gone)."""
+        ...
+
+    def delete_rules(self) -> None: ...
+
+    def reset(self, owner: str | None = None) -> None:
+        """Forget everything, or only what belongs to one namespace (jobs, log entries, rules, clock)."""
+        ...
 
 
 class MemoryStore:
     """In-process store with a cap on jobs (oldest dropped first)."""
 
-    def __init__(self, max_jobs: int = 100_000):
+    def __init__(self, max_jobs: int = 100_000, max_log_entries: int = 10_000):
         self.max_jobs = max_jobs
+        self.max_log_entries = max_log_entries
         self._lock = threading.Lock()
         self._jobs: OrderedDict[int, Job] = OrderedDict()
         self._by_prefix: dict[str, int] = {}
         self._next = FIRST_JOB_ID
-        self._offset = 0.0
+        self._offsets: dict[str, float] = {}
+        self._logs: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
+        self._seq: dict[str, int] = {}
+        self._rules: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def next_id(self) -> int:
         with self._lock:
@@ -68,18 +102,66 @@ class MemoryStore:
         job_id = self._by_prefix.get(file_prefix)
         return None if job_id is None else self._jobs.get(job_id)
 
-    def clock_offset(self) -> float:
-        return self._offset
+    def clock_offset(self, owner: str = "") -> float:
+        return self._offsets.get(owner, 0.0)
 
-    def set_clock_offset(self, offset: float) -> None:
-        self._offset = float(offset)
+    def set_clock_offset(self, offset: float, owner: str = "") -> None:
+        self._offsets[owner] = float(offset)
 
-    def reset(self) -> None:
+    def append(self, log: str, entry: dict[str, Any]) -> int:
         with self._lock:
-            self._jobs.clear()
-            self._by_prefix.clear()
-            self._next = FIRST_JOB_ID
-            self._offset = 0.0
+            seq = self._seq.get(log, 0) + 1
+            self._seq[log] = seq
+            self._logs.setdefault(log, deque(maxlen=self.max_log_entries)).append((seq, entry))
+            return seq
+
+    def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(entry, seq=seq) for seq, entry in self._logs.get(log, ()) if seq > since]
+
+    def put_rule(self, rule: dict[str, Any]) -> None:
+        with self._lock:
+            self._rules[str(rule["id"])] = dict(rule)
+
+    def rules(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(rule) for rule in self._rules.values()]
+
+    def consume_rule(self, rule_id: str) -> bool:
+        with self._lock:
+            rule = self._rules.get(rule_id)
+            if rule is None:
+                return False
+            times = rule.get("times")
+            if times is None:
+                return True
+            if times <= 0:
+                return False
+            rule["times"] = times - 1
+            return True
+
+    def delete_rules(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def reset(self, owner: str | None = None) -> None:
+        with self._lock:
+            if owner is None:
+                self._jobs.clear()
+                self._by_prefix.clear()
+                self._next = FIRST_JOB_ID
+                self._offsets.clear()
+                self._logs.clear()
+                self._seq.clear()
+                self._rules.clear()
+                return
+            for job_id in [i for i, job in self._jobs.items() if job.owner == owner]:
+                self._by_prefix.pop(self._jobs.pop(job_id).file_prefix, None)
+            for name, log in self._logs.items():
+                self._logs[name] = deque(((q, e) for q, e in log if e.get("owner") != owner), maxlen=log.maxlen)
+            for rule_id in [i for i, rule in self._rules.items() if rule.get("owner") == owner]:
+                del self._rules[rule_id]
+            self._offsets.pop(owner, None)
 
     def __len__(self) -> int:
         return len(self._jobs)
