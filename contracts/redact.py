@@ -26,6 +26,7 @@ _FIELD_RE = re.compile(
     r'(?P<quote>["\']?)(?P<value>[^"\'&,}\s]*)',
     re.IGNORECASE,
 )
+_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',]+")
 
 
 def register_secret(value: str | None) -> None:
@@ -52,6 +53,7 @@ def redact(data: Any) -> Any:
 
 def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     """Mask ``"key": "..."``-style pairs and every registered (or ``extra``) secret value."""
+    text = _BEARER_RE.sub(lambda m: f"{m[1]} {MASK}", text)
     text = _FIELD_RE.sub(lambda m: f"{m['prefix']}{m['quote']}{MASK}" if m["value"] else m[0], text)
     with _lock:
         values = sorted(set(_secrets).union(v for v in extra if v), key=len, reverse=True)
