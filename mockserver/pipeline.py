@@ -208,9 +208,10 @@ class Engine:
         special = self._special(incoming.operation, choice, owner, warnings)
         if special is not None:
             return special
-        job = self._new_job(body, owner, choice)
+        now = self.clock.now(owner)
+        job = self._new_job(body, owner, choice, now)
         self.store.put_job(job)
-        return self._job_outcome(job, incoming.base_url, owner, warnings)
+        return self._job_outcome(job, incoming.base_url, owner, warnings, now, first_eta=choice.eta)
 
     def _fetch(self, incoming: Incoming, body: dict[str, Any], owner: str,
                prefer: dict[str, str], warnings: list[str]) -> Outcome:
@@ -226,18 +227,22 @@ class Engine:
             return self._error(errors.job_not_found(job_id[:40]), warnings, owner)
         return self._job_outcome(job, incoming.base_url, owner, warnings)
 
-    def _job_outcome(self, job: Job, base_url: str, owner: str, warnings: list[str]) -> Outcome:
-        now = self.clock.now(job.owner)
-        status = job.status(now)
+    def _job_outcome(self, job: Job, base_url: str, owner: str, warnings: list[str],
+                     now: float | None = None, first_eta: float | None = None) -> Outcome:
+        """The job's answer now; the first answer reports the drawn eta itself (replayable)."""
+        now = self.clock.now(job.owner) if now is None else now
+        status = "processing" if first_eta is not None else job.status(now)
         if status == "processing":
             body = bodies.processing_body(job, base_url, self.base_path, now)
+            if first_eta is not None:
+                body["eta"] = float(first_eta)
         elif status == "failed":
             body = bodies.failed_body(job)
         else:
             body = bodies.success_body(job, base_url)
         return Outcome(200, body, {}, warnings, status, owner, job.id)
 
-    def _new_job(self, body: dict[str, Any], owner: str, choice: Choice) -> Job:
+    def _new_job(self, body: dict[str, Any], owner: str, choice: Choice, now: float) -> Job:
         params = effective_params(body, self.operations["inpaint"].body_schema or {})
         requested_seed = params.get("seed")
 
@@ -247,7 +252,6 @@ class Engine:
             return prefix, seed, round(rng.uniform(1.2, 9.5), 10)
 
         prefix, seed, gen_time = self.rng.draw(draws)
-        now = self.clock.now(owner)
         queued = choice.variant == "processing"
         outcome = choice.outcome if queued else ("failed" if choice.variant == "failed" else "success")
         return Job(
