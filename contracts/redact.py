@@ -21,9 +21,10 @@ SECRET_FIELDS = frozenset({"key", "api_key", "apikey", "authorization", "x-api-k
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
+_NAMES = "|".join(re.escape(f) for f in sorted(SECRET_FIELDS, key=len, reverse=True))
 _FIELD_RE = re.compile(
-    r'(?P<prefix>["\']?(?:' + "|".join(re.escape(f) for f in sorted(SECRET_FIELDS)) + r')["\']?\s*[:=]\s*)'
-    r'(?P<quote>["\']?)(?P<value>[^"\'&,}\s]*)',
+    r'(?P<prefix>["\']?\b(?:' + _NAMES + r')\b["\']?\s*[:=]\s*)'
+    r'(?:"(?P<dq>(?:\\.|[^"\\])*)"|\'(?P<sq>(?:\\.|[^\'\\])*)\'|(?P<bare>[^"\'&,}\s]+))',
     re.IGNORECASE,
 )
 _BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',]+")
@@ -51,10 +52,18 @@ def redact(data: Any) -> Any:
     return data
 
 
+def _mask_match(match: re.Match[str]) -> str:
+    if match["dq"] is not None:
+        return f'{match["prefix"]}"{MASK}"' if match["dq"] else match[0]
+    if match["sq"] is not None:
+        return f"{match['prefix']}'{MASK}'" if match["sq"] else match[0]
+    return f"{match['prefix']}{MASK}"
+
+
 def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     """Mask ``"key": "..."``-style pairs and every registered (or ``extra``) secret value."""
     text = _BEARER_RE.sub(lambda m: f"{m[1]} {MASK}", text)
-    text = _FIELD_RE.sub(lambda m: f"{m['prefix']}{m['quote']}{MASK}" if m["value"] else m[0], text)
+    text = _FIELD_RE.sub(_mask_match, text)
     with _lock:
         values = sorted(set(_secrets).union(v for v in extra if v), key=len, reverse=True)
     for value in values:
