@@ -8,39 +8,32 @@ own HTML error pages never reach a client: 404, 405, 413 and any bug become JSON
 from __future__ import annotations
 
 import logging
-import re
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from contracts.spec import load_document, load_openapi
+from contracts.spec import load_document
 from mockserver.admin import admin_blueprint
 from mockserver.config import MockConfig
 from mockserver.generations import generations_blueprint
 from mockserver.http import json_response
 from mockserver.pipeline import Engine, Incoming, Outcome
+from mockserver.responses import header_value, to_http
 from mockserver.state import EXTENSION, MockState, mock_state
-from mockserver.store import MemoryStore, Store
+from mockserver.store import Store
+from mockserver.stores import open_store
+from mockserver.validation import LazyOpenAPI
 
 __all__ = ["MockState", "create_app", "mock_state"]
 
 log = logging.getLogger("mockserver")
-_UNSAFE_HEADER_CHARS = re.compile(r"[^\x20-\x7e]")
 
 
-def _header_value(items: list[str], limit: int = 2000) -> str:
-    """Warnings quote client input: keep them to one printable line so they cannot split headers."""
-    text = "; ".join(items)
-    text = _UNSAFE_HEADER_CHARS.sub("?", text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+_header_value = header_value  # kept for callers of the old private names
 
 
 def _to_http(outcome: Outcome) -> Response:
-    headers = dict(outcome.headers)
-    headers["X-Mock-Variant"] = outcome.variant
-    if outcome.warnings:
-        headers["X-Mock-Warnings"] = _header_value(outcome.warnings)
-    return json_response(outcome.body, outcome.status, headers)
+    return to_http(outcome, request.environ)
 
 
 def _make_view(state: MockState, operation: str):
@@ -53,8 +46,11 @@ def _make_view(state: MockState, operation: str):
             base_url=base_url,
             prefer=request.headers.get("Prefer"),
             path_params=path_params,
+            method=request.method,
+            path=request.full_path.rstrip("?"),
+            headers=dict(request.headers),
         )
-        return _to_http(state.engine.handle(incoming))
+        return to_http(state.engine.handle(incoming), request.environ)
 
     view.__name__ = f"api_{operation}"
     return view
@@ -82,8 +78,8 @@ def create_app(config: MockConfig | None = None, store: Store | None = None) -> 
     """Build the mock: load the spec once, compile validators, register the spec's routes."""
     config = config or MockConfig()
     document = load_document(config.spec)
-    openapi = load_openapi(config.spec)
-    store = store if store is not None else MemoryStore(max_jobs=config.max_jobs)
+    openapi = LazyOpenAPI(config.spec)  # openapi-core loads on first need: a fast cold start
+    store = store if store is not None else open_store(config.store, config)
     engine = Engine(config, store, document, openapi)
 
     app = Flask("mockserver")

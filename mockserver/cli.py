@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--processing-ratio", type=float, help="share of requests answered 'processing'")
     run.add_argument("--error-ratio", type=float, help="share of requests answered with an error")
     run.add_argument("--failed-ratio", type=float, help="share of jobs that end 'failed'")
+    run.add_argument("--workers", type=int, help="server processes (default 1); more than one needs a shared store")
+    run.add_argument("--threads", type=int, help="threads per process (default 4)")
+    run.add_argument("--store", help="memory | sqlite (default, a file in --state-dir) | sqlite:///path | redis://host:port/db")
+    run.add_argument("--state-dir", help="folder of the default SQLite store (default .state)")
     return parser
 
 

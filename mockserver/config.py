@@ -74,6 +74,14 @@ class MockConfig:
     validate_responses: bool = False
     max_jobs: int = 100_000
     keys: Mapping[str, KeyRule] = field(default_factory=dict)
+    # Where state lives and how it is served (mockserver/stores.py, mockserver/serve.py).
+    store: str = "sqlite"  # memory | sqlite | sqlite:///path | redis://host:port/db
+    state_dir: str = ".state"  # folder of the default SQLite file
+    store_prefix: str = "modelslab-mock:"  # Redis key prefix: one per mock that must not share state
+    job_ttl: float = 86_400.0  # seconds a job is kept after it was stored; 0 keeps it until the cap
+    max_log_entries: int = 10_000  # per log (journal, webhook deliveries); oldest dropped
+    workers: int = 1  # server processes
+    threads: int = 4  # threads per process
 
     def __post_init__(self) -> None:
         for name in ("processing_ratio", "error_ratio", "failed_ratio"):
@@ -90,6 +98,11 @@ class MockConfig:
             raise ConfigError(f"profile must be one of {sorted(PROFILES)}, not {self.profile!r}")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port must be 1-65535, not {self.port}")
+        for name in ("workers", "threads", "max_jobs", "max_log_entries"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.job_ttl < 0:
+            raise ConfigError(f"job_ttl must be >= 0 seconds (0 = no expiry), not {self.job_ttl}")
 
     def key_rule(self, key: str) -> KeyRule | None:
         return self.keys.get(key)

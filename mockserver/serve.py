@@ -1,28 +1,138 @@
-"""Put the app on a socket and say where, with which seed, and how to reproduce the run."""
+"""Put the app on a socket with a production server, and say where, with which seed and store.
+
+``mockserver run`` serves through gunicorn: ``--workers`` processes (forked from one loaded
+app, so they start fast and share its memory) with ``--threads`` threads each (the gthread
+worker, which also keeps connections alive; one thread means the plain sync worker). Several
+workers must share their state, so they refuse the in-memory store; the default SQLite file
+is shared by every worker. Each worker draws from its own seed (derived from ``--seed``), or
+two workers would hand out the same file names; ``--workers 1`` replays a run exactly.
+openapi-core, needed only for the errors of invalid requests, is loaded in the background
+after a worker starts, so the first answer does not wait for it.
+"""
 
 from __future__ import annotations
 
 import logging
-
-from werkzeug.serving import run_simple
+import sys
+from typing import Any
 
 from mockserver.app import create_app
 from mockserver.config import MockConfig
-from mockserver.state import mock_state
+from mockserver.state import MockState, mock_state
+from mockserver.stores import StoreError
 
-__all__ = ["serve"]
+__all__ = ["gunicorn_options", "serve", "worker_seed"]
 
 log = logging.getLogger("mockserver")
 
+#: Seconds a worker waits after start before loading openapi-core (keeps the first answers quick).
+WARM_UP_DELAY = 1.0
+
+
+def worker_seed(seed: int, age: int) -> int:
+    """The seed of the ``age``-th worker gunicorn started (1, 2, ...): distinct, reproducible."""
+    return (seed + 104_729 * age) % 2**31
+
+
+def gunicorn_options(config: MockConfig) -> dict[str, Any]:
+    """Server settings for a config (also used by the benchmark, so both run the same server)."""
+    return {
+        "bind": f"{config.host}:{config.port}",
+        "workers": config.workers,
+        "threads": config.threads,
+        "worker_class": "gthread" if config.threads > 1 else "sync",
+        "preload_app": True,
+        "keepalive": 5,
+        "timeout": 60,
+        "graceful_timeout": 5,
+        "worker_tmp_dir": "/dev/shm" if sys.platform.startswith("linux") else None,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "modelslab-mock",
+    }
+
+
+def _warm_up_later(state: MockState) -> None:
+    import threading
+
+    def load() -> None:
+        for validator in state.engine.validators.values():
+            lazy = getattr(validator.openapi, "load", None)
+            if lazy is not None:
+                lazy()
+                return
+
+    timer = threading.Timer(WARM_UP_DELAY, load)
+    timer.daemon = True
+    timer.start()
+
+
+def _run_gunicorn(app, state: MockState, config: MockConfig, on_ready) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class MockServer(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in gunicorn_options(config).items():
+                if value is not None:
+                    self.cfg.set(key, value)
+            self.cfg.set("post_fork", post_fork)
+            self.cfg.set("when_ready", lambda server: on_ready())
+
+        def load(self):
+            return app
+
+    def post_fork(server, worker) -> None:
+        if config.workers > 1:
+            state.engine.rng.reseed(worker_seed(state.engine.rng.seed, worker.age))
+        _warm_up_later(state)
+
+    MockServer().run()
+
 
 def serve(config: MockConfig) -> int:
-    app = create_app(config)
-    seed = mock_state(app).engine.rng.seed
+    if config.workers > 1 and config.store == "memory":
+        print("mockserver: --workers > 1 needs a shared store (sqlite or redis://...), not memory",
+              file=sys.stderr)
+        return 2
+    try:
+        app = create_app(config)
+    except StoreError as exc:
+        print(f"mockserver: {exc}", file=sys.stderr)
+        return 2
+    state = mock_state(app)
+    seed = state.engine.rng.seed
     mode = "strict" if config.strict else "compat"
-    print(
-        f"modelslab-mock on http://{config.host}:{config.port}/api/v6/images/inpaint "
-        f"({mode}, profile {config.profile}, seed {seed}; replay with --seed {seed})",
-        flush=True,
-    )
-    run_simple(config.host, config.port, app, threaded=True, use_reloader=False)
+    workers = f"{config.workers} worker(s) x {config.threads} thread(s)"
+    seeds = f"seed {seed}; replay with --seed {seed}" + (" --workers 1" if config.workers > 1 else "")
+
+    def on_ready() -> None:
+        print(
+            f"modelslab-mock on http://{config.host}:{config.port}/api/v6/images/inpaint "
+            f"({mode}, profile {config.profile}, {workers}, store {_store_name(config)}, {seeds})",
+            flush=True,
+        )
+
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:  # e.g. Windows: the threaded development server still works
+        from werkzeug.serving import run_simple
+
+        on_ready()
+        _warm_up_later(state)
+        run_simple(config.host, config.port, app, threaded=True, use_reloader=False)
+        return 0
+    state.store.close()  # no connection may cross the fork: each worker opens its own
+    _run_gunicorn(app, state, config, on_ready)
     return 0
+
+
+def _store_name(config: MockConfig) -> str:
+    if config.store == "sqlite":
+        from mockserver.stores import sqlite_path
+
+        return f"sqlite:///{sqlite_path('sqlite', config.state_dir)}"
+    if "@" in config.store:  # never print a Redis password
+        scheme, _, rest = config.store.partition("://")
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return config.store

@@ -44,6 +44,7 @@ def make_app() -> Callable[..., Any]:
 
     def factory(**overrides: Any):
         overrides.setdefault("seed", 1234)
+        overrides.setdefault("store", "memory")  # fast and isolated; store tests open their own
         return create_app(MockConfig(**overrides))
 
     return factory

@@ -1,0 +1,234 @@
+"""The mock's state in one SQLite file: shared by every worker on a machine, kept across restarts.
+
+Several server processes (gunicorn workers) and their threads open the same file. WAL mode lets
+readers run while one writer commits; each thread of each process has its own connection (a
+connection is never carried across a fork), and every change that needs more than one
+statement runs in one ``BEGIN IMMEDIATE`` transaction, so ids, rule uses and log sequence
+numbers stay atomic across processes. Jobs and log entries are capped (oldest dropped) and
+jobs expire after ``job_ttl`` real seconds, so lookups cost the same with 100,000 jobs as with
+none.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from mockserver.jobs import Job
+from mockserver.store import FIRST_JOB_ID, decode_doc, encode_doc
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY,  -- store order (the rowid): the oldest is dropped first
+    id INTEGER NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    file_prefix TEXT NOT NULL,
+    stored_at REAL NOT NULL,  -- wall time of the last put, for the TTL
+    data BLOB NOT NULL
+);
+-- Only the lookups of the hot path are indexed: every index is written on every put.
+CREATE INDEX IF NOT EXISTS jobs_by_prefix ON jobs (file_prefix);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clocks (owner TEXT PRIMARY KEY, offset REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS logs (
+    log TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    owner TEXT,
+    data BLOB NOT NULL,
+    PRIMARY KEY (log, seq)
+);
+CREATE INDEX IF NOT EXISTS logs_by_owner ON logs (owner);
+CREATE TABLE IF NOT EXISTS rules (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order rules were added in
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT,
+    times INTEGER,  -- uses left; NULL = unlimited
+    data BLOB NOT NULL
+);
+"""
+
+
+class SqliteStore:
+    """The Store protocol on one SQLite file (see the module docstring)."""
+
+    def __init__(self, path: str | os.PathLike[str], max_jobs: int = 100_000, max_log_entries: int = 10_000,
+                 job_ttl: float = 0.0, wall=time.time, busy_timeout: float = 30.0):
+        self.path = str(path)
+        self.max_jobs = max_jobs
+        self.max_log_entries = max_log_entries
+        self.job_ttl = job_ttl
+        self._wall = wall
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db().executescript(_SCHEMA)
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        local = self._local
+        db = getattr(local, "db", None)
+        if db is None or local.pid != os.getpid():  # a new thread, or a forked worker
+            db = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            # A mock's state: a crashed process loses nothing, a crashed machine may lose the
+            # last writes. OFF halves the cost of a put (measured: 92 -> 43 us).
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+            local.db, local.pid = db, os.getpid()
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: other processes wait (busy_timeout) rather than interleave."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None and self._local.pid == os.getpid():
+            db.close()
+        self._local = threading.local()
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def next_id(self) -> int:
+        row = self._db().execute(
+            "INSERT INTO counters (name, value) VALUES ('job', ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (FIRST_JOB_ID + 1,),
+        ).fetchall()
+        return int(row[0][0])
+
+    def put_job(self, job: Job) -> None:
+        now = self._wall()
+        data = encode_doc(job)
+        with self._write() as db:
+            seq = db.execute(
+                "INSERT OR REPLACE INTO jobs (id, owner, file_prefix, stored_at, data) VALUES (?, ?, ?, ?, ?) "
+                "RETURNING seq",
+                (job.id, job.owner, job.file_prefix, now, data),
+            ).fetchall()[0][0]
+            db.execute("DELETE FROM jobs WHERE seq <= ?", (seq - self.max_jobs,))
+            if self.job_ttl and seq % 16 == 0:  # reads ignore expired rows; this only frees space
+                db.execute(
+                    "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs ORDER BY seq LIMIT 256) AND stored_at <= ?",
+                    (now - self.job_ttl,),
+                )
+
+    def _cutoff(self) -> float:
+        return self._wall() - self.job_ttl if self.job_ttl else float("-inf")
+
+    def get_job(self, job_id: int) -> Job | None:
+        row = self._db().execute("SELECT data FROM jobs WHERE id = ? AND stored_at > ?",
+                                 (job_id, self._cutoff())).fetchone()
+        return None if row is None else Job(**decode_doc(row[0]))
+
+    def get_job_by_prefix(self, file_prefix: str) -> Job | None:
+        row = self._db().execute(
+            "SELECT data FROM jobs WHERE file_prefix = ? AND stored_at > ? ORDER BY seq DESC LIMIT 1",
+            (file_prefix, self._cutoff()),
+        ).fetchone()
+        return None if row is None else Job(**decode_doc(row[0]))
+
+    def __len__(self) -> int:
+        return self._db().execute("SELECT count(*) FROM jobs WHERE stored_at > ?", (self._cutoff(),)).fetchone()[0]
+
+    # -- clock ---------------------------------------------------------------------------------
+
+    def clock_offset(self, owner: str = "") -> float:
+        row = self._db().execute("SELECT offset FROM clocks WHERE owner = ?", (owner,)).fetchone()
+        return 0.0 if row is None else float(row[0])
+
+    def set_clock_offset(self, offset: float, owner: str = "") -> None:
+        self._db().execute("INSERT OR REPLACE INTO clocks (owner, offset) VALUES (?, ?)", (owner, float(offset)))
+
+    # -- logs ----------------------------------------------------------------------------------
+
+    def append(self, log: str, entry: dict[str, Any]) -> int:
+        owner = entry.get("owner")
+        with self._write() as db:
+            seq = db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+                ("log:" + log,),
+            ).fetchall()[0][0]
+            db.execute("INSERT INTO logs (log, seq, owner, data) VALUES (?, ?, ?, ?)",
+                       (log, seq, owner if isinstance(owner, str) else None, encode_doc(entry)))
+            db.execute(
+                "DELETE FROM logs WHERE log = ? AND seq <= "
+                "(SELECT seq FROM logs WHERE log = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                (log, log, self.max_log_entries),
+            )
+        return int(seq)
+
+    def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:
+        rows = self._db().execute("SELECT seq, data FROM logs WHERE log = ? AND seq > ? ORDER BY seq",
+                                  (log, since)).fetchall()
+        return [dict(decode_doc(data), seq=seq) for seq, data in rows]
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def put_rule(self, rule: dict[str, Any]) -> None:
+        owner = rule.get("owner")
+        times = rule.get("times")
+        self._db().execute(
+            "INSERT INTO rules (id, owner, times, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, times = excluded.times, data = excluded.data",
+            (str(rule["id"]), owner if isinstance(owner, str) else None,
+             times if isinstance(times, (int, float)) and not isinstance(times, bool) else None,
+             encode_doc(rule)),
+        )
+
+    def rules(self) -> list[dict[str, Any]]:
+        rows = self._db().execute("SELECT times, data FROM rules ORDER BY pos").fetchall()
+        found = []
+        for times, data in rows:
+            rule = decode_doc(data)
+            if times is not None:
+                rule["times"] = times
+            found.append(rule)
+        return found
+
+    def consume_rule(self, rule_id: str) -> bool:
+        with self._write() as db:
+            row = db.execute("SELECT times, data FROM rules WHERE id = ?", (rule_id,)).fetchone()
+            if row is None:
+                return False
+            times, data = row
+            if times is None:
+                return decode_doc(data).get("times") is None  # a non-integer count is never usable
+            if times <= 0:
+                return False
+            db.execute("UPDATE rules SET times = times - 1 WHERE id = ?", (rule_id,))
+            return True
+
+    def delete_rules(self) -> None:
+        self._db().execute("DELETE FROM rules")
+
+    # -- reset ---------------------------------------------------------------------------------
+
+    def reset(self, owner: str | None = None) -> None:
+        with self._write() as db:
+            if owner is None:
+                for table in ("jobs", "counters", "clocks", "logs", "rules"):
+                    db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                return
+            db.execute("DELETE FROM jobs WHERE owner = ?", (owner,))
+            db.execute("DELETE FROM logs WHERE owner = ?", (owner,))
+            db.execute("DELETE FROM rules WHERE owner = ?", (owner,))
+            db.execute("DELETE FROM clocks WHERE owner = ?", (owner,))
