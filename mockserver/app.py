@@ -8,6 +8,7 @@ own HTML error pages never reach a client: 404, 405, 413 and any bug become JSON
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -18,7 +19,6 @@ from mockserver.config import MockConfig
 from mockserver.generations import generations_blueprint
 from mockserver.http import json_response
 from mockserver.pipeline import Engine, Incoming, Outcome
-from mockserver.responses import header_value, to_http
 from mockserver.state import EXTENSION, MockState, mock_state
 from mockserver.store import Store
 from mockserver.stores import open_store
@@ -27,13 +27,22 @@ from mockserver.validation import LazyOpenAPI
 __all__ = ["MockState", "create_app", "mock_state"]
 
 log = logging.getLogger("mockserver")
+_UNSAFE_HEADER_CHARS = re.compile(r"[^\x20-\x7e]")
 
 
-_header_value = header_value  # kept for callers of the old private names
+def _header_value(items: list[str], limit: int = 2000) -> str:
+    """Warnings quote client input: keep them to one printable line so they cannot split headers."""
+    text = "; ".join(items)
+    text = _UNSAFE_HEADER_CHARS.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _to_http(outcome: Outcome) -> Response:
-    return to_http(outcome, request.environ)
+    headers = dict(outcome.headers)
+    headers["X-Mock-Variant"] = outcome.variant
+    if outcome.warnings:
+        headers["X-Mock-Warnings"] = _header_value(outcome.warnings)
+    return json_response(outcome.body, outcome.status, headers)
 
 
 def _make_view(state: MockState, operation: str):
@@ -46,11 +55,8 @@ def _make_view(state: MockState, operation: str):
             base_url=base_url,
             prefer=request.headers.get("Prefer"),
             path_params=path_params,
-            method=request.method,
-            path=request.full_path.rstrip("?"),
-            headers=dict(request.headers),
         )
-        return to_http(state.engine.handle(incoming), request.environ)
+        return _to_http(state.engine.handle(incoming))
 
     view.__name__ = f"api_{operation}"
     return view
