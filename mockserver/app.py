@@ -8,7 +8,6 @@ own HTML error pages never reach a client: 404, 405, 413 and any bug become JSON
 from __future__ import annotations
 
 import logging
-import re
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -19,6 +18,7 @@ from mockserver.config import MockConfig
 from mockserver.generations import generations_blueprint
 from mockserver.http import json_response
 from mockserver.pipeline import Engine, Incoming, Outcome
+from mockserver.responses import header_value, to_http
 from mockserver.state import EXTENSION, MockState, mock_state
 from mockserver.store import Store
 from mockserver.stores import open_store
@@ -27,22 +27,13 @@ from mockserver.validation import LazyOpenAPI
 __all__ = ["MockState", "create_app", "mock_state"]
 
 log = logging.getLogger("mockserver")
-_UNSAFE_HEADER_CHARS = re.compile(r"[^\x20-\x7e]")
 
 
-def _header_value(items: list[str], limit: int = 2000) -> str:
-    """Warnings quote client input: keep them to one printable line so they cannot split headers."""
-    text = "; ".join(items)
-    text = _UNSAFE_HEADER_CHARS.sub("?", text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+_header_value = header_value  # kept for callers of the old private names
 
 
 def _to_http(outcome: Outcome) -> Response:
-    headers = dict(outcome.headers)
-    headers["X-Mock-Variant"] = outcome.variant
-    if outcome.warnings:
-        headers["X-Mock-Warnings"] = _header_value(outcome.warnings)
-    return json_response(outcome.body, outcome.status, headers)
+    return to_http(outcome, request.environ)
 
 
 def _make_view(state: MockState, operation: str):
@@ -55,8 +46,11 @@ def _make_view(state: MockState, operation: str):
             base_url=base_url,
             prefer=request.headers.get("Prefer"),
             path_params=path_params,
+            method=request.method,
+            path=request.full_path.rstrip("?"),
+            headers=dict(request.headers),
         )
-        return _to_http(state.engine.handle(incoming))
+        return to_http(state.engine.handle(incoming), request.environ)
 
     view.__name__ = f"api_{operation}"
     return view

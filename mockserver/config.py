@@ -21,6 +21,12 @@ VARIANTS = ("success", "processing", "error", "failed")
 #: Model ids the docs use for this family (both spellings of Pony Realism appear in them).
 DEFAULT_MODELS = ("pony-realism", "pony_realism", "midjourney-v4-painta", "rev-animated-v1")
 
+#: Hosts the mock may call by default (init/mask image URLs, webhooks): this machine only.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+#: Prompt words that make ``safety_checker: "yes"`` blank an image (whole words, any case).
+DEFAULT_NSFW_WORDS = ("nsfw", "nude", "naked", "nudity", "porn", "explicit")
+
 #: Named starting points; a file, the environment and flags override them field by field.
 PROFILES: dict[str, dict[str, Any]] = {
     # Pleasant for local work and still exercises fetch: one request in five is queued briefly.
@@ -82,6 +88,35 @@ class MockConfig:
     max_log_entries: int = 10_000  # per log (journal, webhook deliveries); oldest dropped
     workers: int = 1  # server processes
     threads: int = 4  # threads per process
+    # Images (mockserver/artefacts.py): where init/mask images may come from, how outputs are kept.
+    image_dir: str | None = None  # folder init_image/mask_image may name files in (relative paths)
+    image_url_map: Mapping[str, str] = field(default_factory=dict)  # URL -> builtin:NAME or a file in image_dir
+    image_allow_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # hosts init/mask URLs may be fetched from
+    image_fetch_timeout: float = 2.0  # seconds per init/mask URL fetch
+    image_max_bytes: int = 10 * 1024 * 1024  # largest init/mask image accepted
+    image_cache_bytes: int = 128 * 1024 * 1024  # rendered outputs kept in memory (LRU)
+    nsfw_words: tuple[str, ...] = DEFAULT_NSFW_WORDS  # prompt words that trip safety_checker: "yes"
+    # Webhooks (mockserver/webhooks.py).
+    webhook_allow_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # hosts webhooks may be delivered to
+    webhook_timeout: float = 5.0  # seconds per delivery attempt
+    webhook_retries: int = 2  # extra attempts after a failed one (0 = best effort, one attempt)
+    webhook_backoff: float = 1.0  # seconds before the first retry; doubles each time
+    webhook_workers: int = 4  # delivery threads per process
+    webhook_queue_size: int = 1000  # deliveries waiting at most; more are recorded as failed
+    webhook_duplicate_ratio: float = 0.0  # share of jobs whose webhook is sent twice
+    webhook_drop_ratio: float = 0.0  # share of jobs whose webhook is never sent
+    webhook_delay: str = ""  # extra wait before delivering (latency spec, see mockserver/latency.py)
+    # Latency and faults (mockserver/latency.py, mockserver/faults.py).
+    latency: str = ""  # every API operation: "", fixed:S, uniform:MIN,MAX or lognormal:MEDIAN,SIGMA
+    latency_inpaint: str = ""  # overrides latency for inpaint
+    latency_fetch: str = ""  # overrides latency for both fetch forms
+    latency_image: str = ""  # output file GETs
+    max_delay: float = 30.0  # cap on any delay: Prefer delay=, rules, latency draws
+    fault_rate_limit_ratio: float = 0.0  # share of API requests answered "Rate limit exceeded"
+    fault_outage_ratio: float = 0.0  # share answered by a 503 gateway page
+    fault_reset_ratio: float = 0.0  # share whose connection is reset (after handling)
+    fault_truncated_ratio: float = 0.0  # share whose JSON body is cut in half (after handling)
+    journal: bool = True  # record requests for GET /__mock/requests (capped by max_log_entries)
 
     def __post_init__(self) -> None:
         for name in ("processing_ratio", "error_ratio", "failed_ratio"):
@@ -103,6 +138,35 @@ class MockConfig:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.job_ttl < 0:
             raise ConfigError(f"job_ttl must be >= 0 seconds (0 = no expiry), not {self.job_ttl}")
+        self._check_artefact_settings()
+
+    def _check_artefact_settings(self) -> None:
+        """Images, webhooks, latency and faults (issue 3)."""
+        from mockserver.latency import LatencyError, parse_spec
+
+        ratios = ("webhook_duplicate_ratio", "webhook_drop_ratio", "fault_rate_limit_ratio",
+                  "fault_outage_ratio", "fault_reset_ratio", "fault_truncated_ratio")
+        for name in ratios:
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
+        if sum(getattr(self, name) for name in ratios if name.startswith("fault_")) > 1.0:
+            raise ConfigError("the fault_*_ratio settings must add up to at most 1")
+        for name in ("latency", "latency_inpaint", "latency_fetch", "latency_image", "webhook_delay"):
+            try:
+                parse_spec(getattr(self, name), name)
+            except LatencyError as exc:
+                raise ConfigError(str(exc)) from None
+        for name in ("image_fetch_timeout", "webhook_timeout"):
+            if not 0 < getattr(self, name) <= 300:
+                raise ConfigError(f"{name} must be more than 0 and at most 300 seconds, not {getattr(self, name)}")
+        for name in ("image_max_bytes", "image_cache_bytes", "webhook_retries", "webhook_backoff", "max_delay"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, not {getattr(self, name)}")
+        if self.webhook_retries > 20:
+            raise ConfigError(f"webhook_retries must be at most 20, not {self.webhook_retries}")
+        for name in ("webhook_workers", "webhook_queue_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
 
     def key_rule(self, key: str) -> KeyRule | None:
         return self.keys.get(key)
@@ -123,7 +187,9 @@ def _convert(name: str, value: Any) -> Any:
             if not isinstance(value, Mapping):
                 raise ConfigError("keys must be a table of key -> rule")
             return {str(k): v if isinstance(v, KeyRule) else KeyRule(**v) for k, v in value.items()}
-        if name == "models":
+        if name == "image_url_map":
+            return _url_map(value)
+        if kind.startswith("tuple"):
             items = value.split(",") if isinstance(value, str) else value
             return tuple(str(m).strip() for m in items if str(m).strip())
         if value is None:
@@ -141,6 +207,21 @@ def _convert(name: str, value: Any) -> Any:
         raise
     except (KeyError, ValueError, TypeError) as exc:
         raise ConfigError(f"setting {name}: cannot use {value!r} ({exc})") from None
+
+
+def _url_map(value: Any) -> dict[str, str]:
+    """A TOML table, or ``"URL=TARGET URL=TARGET"`` (whitespace-separated) from the environment or CLI."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    if not isinstance(value, str):
+        raise ConfigError("image_url_map must be a table of URL -> target, or 'URL=TARGET URL=TARGET'")
+    pairs = {}
+    for item in value.split():
+        url, sep, target = item.rpartition("=")
+        if not sep or not url or not target:
+            raise ConfigError(f"image_url_map: {item[:60]!r} is not URL=TARGET")
+        pairs[url] = target
+    return pairs
 
 
 def _layer(source: Mapping[str, Any], origin: str) -> dict[str, Any]:

@@ -79,11 +79,9 @@ def job_not_found(job_id: str) -> ApiError:
     return ApiError("job_not_found", {"status": "error", "message": f"Request not found: {job_id}"})
 
 
-def unable_to_fetch_image(field_name: str) -> ApiError:
-    return ApiError(
-        "unable_to_fetch_image",
-        {"status": "error", "message": "Unable to fetch image from provided URL", "field": field_name},
-    )
+def unable_to_fetch_image(field_name: str, message: str = "Unable to fetch image from provided URL") -> ApiError:
+    """An init/mask image that is not an image, cannot be read, or is too large (DOCS2 wording)."""
+    return ApiError("unable_to_fetch_image", {"status": "error", "message": message, "field": field_name})
 
 
 def field_errors(messages: dict[str, list[str]]) -> ApiError:

@@ -83,6 +83,10 @@ class Store(Protocol):
 
     def delete_rules(self) -> None: ...
 
+    def delete_rule(self, rule_id: str) -> bool:
+        """Remove one rule; False if there was none with that id."""
+        ...
+
     def reset(self, owner: str | None = None) -> None:
         """Forget everything, or only what belongs to one namespace (jobs, log entries, rules, clock)."""
         ...
@@ -194,6 +198,10 @@ class MemoryStore:
     def delete_rules(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    def delete_rule(self, rule_id: str) -> bool:
+        with self._lock:
+            return self._rules.pop(rule_id, None) is not None
 
     def reset(self, owner: str | None = None) -> None:
         with self._lock:

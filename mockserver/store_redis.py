@@ -205,6 +205,13 @@ class RedisStore:
     def delete_rules(self) -> None:
         self.client.delete(self._k("rules"), self._k("rule_times"), self._k("rule_order"))
 
+    def delete_rule(self, rule_id: str) -> bool:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hdel(self._k("rules"), rule_id)
+        pipe.hdel(self._k("rule_times"), rule_id)
+        pipe.zrem(self._k("rule_order"), rule_id)
+        return bool(pipe.execute()[0])
+
     # -- reset ---------------------------------------------------------------------------------
 
     def reset(self, owner: str | None = None) -> None:

@@ -1,9 +1,11 @@
 """Choose what an accepted request gets back: success, processing, error or failed.
 
 In order: the ``Prefer`` header (Prism's ``code=``, ``example=``, ``dynamic=``, ``seed=``, plus
-``variant=``, ``eta=``, ``outcome=`` and ``error=``); hooks that later layers add (scenario
-rules); the per-key table in the config; the configured ratios, drawn from the one seeded RNG
-so that a run replays exactly from ``--seed``.
+``variant=``, ``eta=``, ``outcome=`` and ``error=``); scenario rules (applied by the pipeline,
+see mockserver/scenarios.py) and any ``hooks``; the per-key table in the config; the configured
+ratios, drawn from the one seeded RNG so that a run replays exactly from ``--seed``. ``Prefer``
+also takes ``delay=`` (seconds, or ``250ms``), ``fault=`` (mockserver/faults.py) and
+``webhook=deliver|drop|duplicate``, which the pipeline acts on.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import Any, Callable
 
 from mockserver.config import VARIANTS, MockConfig
 
-__all__ = ["Choice", "PreferError", "SeededRandom", "VariantChooser", "parse_prefer"]
+__all__ = ["CHOICE_WORDS", "Choice", "PreferError", "SeededRandom", "VariantChooser", "parse_prefer"]
 
-_PREFER_KEYS = {"code", "example", "dynamic", "seed", "variant", "eta", "outcome", "error", "delay", "fault"}
+_PREFER_KEYS = {"code", "example", "dynamic", "seed", "variant", "eta", "outcome", "error", "delay", "fault", "webhook"}
+
+#: Prefer words that choose the answer themselves (scenario rules and random faults then stay out).
+CHOICE_WORDS = frozenset({"code", "example", "dynamic", "variant", "eta", "outcome", "error"})
 
 
 class PreferError(ValueError):
@@ -95,7 +100,7 @@ class VariantChooser:
         self.hooks: list[Callable[[str, dict[str, Any]], Choice | None]] = []
 
     def from_prefer(self, prefer: dict[str, str]) -> Choice | None:
-        if not prefer.keys() & {"code", "example", "dynamic", "variant", "eta", "outcome", "error"}:
+        if not prefer.keys() & CHOICE_WORDS:
             return None
         variant = prefer.get("variant")
         if variant is not None and variant not in VARIANTS:
