@@ -53,6 +53,16 @@ def gunicorn_options(config: MockConfig) -> dict[str, Any]:
     }
 
 
+def _freeze_heap() -> None:
+    """Move what is loaded so far out of the garbage collector's sight: the spec models are
+    hundreds of thousands of long-lived objects, and walking them in every full collection
+    showed as p99 stalls of tens of milliseconds."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _warm_up_later(state: MockState) -> None:
     import threading
 
@@ -61,7 +71,8 @@ def _warm_up_later(state: MockState) -> None:
             lazy = getattr(validator.openapi, "load", None)
             if lazy is not None:
                 lazy()
-                return
+                break
+        _freeze_heap()
 
     timer = threading.Timer(WARM_UP_DELAY, load)
     timer.daemon = True
@@ -123,6 +134,7 @@ def serve(config: MockConfig) -> int:
         run_simple(config.host, config.port, app, threaded=True, use_reloader=False)
         return 0
     state.store.close()  # no connection may cross the fork: each worker opens its own
+    _freeze_heap()  # before the fork: workers share these pages and never collect them
     _run_gunicorn(app, state, config, on_ready)
     return 0
 
