@@ -20,5 +20,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Throughput and latency of the mock vs a trivial-Flask ceiling and Prism (installs wrk and Prism
+# when missing); prints one table and writes bench/out/*.json. BENCH_ARGS="--duration 10" etc.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,515 @@
+"""``make bench``: start the mock, a trivial-Flask ceiling and Prism, load them with wrk, print one table.
+
+Everything runs on 127.0.0.1 and each cell is bounded in time (``--duration`` seconds), so the
+whole run takes a few minutes. It measures throughput and p50/p99 latency at 1, 16 and 64
+connections for: the validated ``POST /inpaint`` (success), a fetch of a finished job (with
+an empty store and with 100,000 jobs in it), an output image GET (first render and cached),
+and the same POST against the ceiling and against Prism. Then cold start, peak RSS per worker
+and the time of a first 512x512 render. Figures go to bench/out/ as JSON. It is a benchmark,
+not a test: nothing here fails on a slow figure, it reports which targets are met.
+
+Tools it needs and installs when missing: wrk (Debian's package, through apt-get when running
+as root) and Prism (``npm install`` into bench/.prism when npm exists; skipped with a note
+otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+OUT = BENCH / "out"
+PRISM_DIR = BENCH / ".prism"
+PRISM_PACKAGE = "@stoplight/prism-cli@5.14.2"
+LUA = BENCH / "wrk_request.lua"
+SPEC = ROOT / "openapi" / "modelslab-pony-inpaint.yaml"
+API = "/api/v6/images"
+KEY = "bench-key"
+BODY = {
+    "key": KEY,
+    "model_id": "pony-realism",
+    "prompt": "a cat sitting on a bench, golden hour",
+    "negative_prompt": "blurry",
+    "init_image": "https://example.com/init.png",
+    "mask_image": "https://example.com/mask.png",
+    "width": 512,
+    "height": 512,
+    "samples": 1,
+    "steps": 21,
+    "guidance_scale": 7.5,
+    "strength": 0.7,
+    "safety_checker": "no",
+}
+TARGETS = {
+    "post_vs_prism": 1.5,
+    "post_vs_ceiling": 0.5,
+    "cold_start_s": 0.5,
+    "rss_mb": 120.0,
+    "fetch_100k_vs_empty": 0.8,
+    "first_render_ms": 30.0,
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# -- tools ------------------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        log("installing wrk from Debian's packages")
+        if subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env=env).returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env=env, check=False)
+    found = shutil.which("wrk")
+    if not found:
+        sys.exit("bench: wrk is needed (apt-get install wrk); it could not be installed here")
+    return found
+
+
+def ensure_prism() -> tuple[Path | None, str]:
+    binary = PRISM_DIR / "node_modules" / ".bin" / "prism"
+    if binary.exists():
+        return binary, ""
+    if not shutil.which("npm"):
+        return None, "npm not found: Prism skipped"
+    PRISM_DIR.mkdir(parents=True, exist_ok=True)
+    log(f"installing {PRISM_PACKAGE} into {PRISM_DIR.relative_to(ROOT)}")
+    done = subprocess.run(["npm", "install", "--prefix", str(PRISM_DIR), "--no-audit", "--no-fund",
+                           "--loglevel=error", PRISM_PACKAGE], capture_output=True, text=True)
+    if done.returncode != 0 or not binary.exists():
+        return None, f"npm install {PRISM_PACKAGE} failed: Prism skipped ({done.stderr.strip()[-200:]})"
+    return binary, ""
+
+
+def prism_version(binary: Path) -> str:
+    try:
+        return subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+# -- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A server process on a loopback port; ``start`` waits until ``probe`` answers."""
+
+    def __init__(self, name: str, cmd: list[str], port: int, env: dict[str, str] | None = None):
+        self.name, self.cmd, self.port = name, cmd, port
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
+
+    def start(self, probe, timeout: float = 60.0) -> float:
+        begin = time.perf_counter()
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                     env=self.env, start_new_session=True)
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: see {self.log.name}")
+            try:
+                if probe(self.url):
+                    return time.perf_counter() - begin
+            except (requests.RequestException, OSError):
+                pass
+            if time.perf_counter() - begin > timeout:
+                raise RuntimeError(f"{self.name} did not answer within {timeout}s: see {self.log.name}")
+            time.sleep(0.002)
+
+    def pids(self) -> list[int]:
+        """The server's own process and all its descendants (gunicorn workers, node children)."""
+        if self.proc is None:
+            return []
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        found, frontier = [self.proc.pid], [self.proc.pid]
+        while frontier:
+            children = [pid for pid, parent in parents.items() if parent in frontier]
+            found += children
+            frontier = children
+        return found
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def post_ok(path: str, body: dict[str, Any], status: str = "success"):
+    raw = json.dumps(body).encode()
+
+    def probe(url: str) -> bool:
+        answer = requests.post(url + path, data=raw, headers={"Content-Type": "application/json"}, timeout=2)
+        return answer.status_code == 200 and (status is None or answer.json().get("status") == status)
+
+    return probe
+
+
+def mock_command(port: int, workers: int, threads: int, store: str) -> list[str]:
+    return [sys.executable, "-m", "mockserver", "run", "--port", str(port), "--workers", str(workers),
+            "--threads", str(threads), "--store", store, "--processing-ratio", "0", "--seed", "1"]
+
+
+# -- wrk --------------------------------------------------------------------------------------
+
+
+def run_wrk(wrk: str, url: str, connections: int, duration: float, *, method: str = "POST",
+            body: bytes | None = None, paths: list[str] | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as scratch:
+        env = dict(os.environ, BENCH_METHOD=method)
+        if body is not None:
+            (Path(scratch) / "body.json").write_bytes(body)
+            env["BENCH_BODY_FILE"] = str(Path(scratch) / "body.json")
+        if paths:
+            (Path(scratch) / "paths.txt").write_text("\n".join(paths) + "\n")
+            env["BENCH_PATHS_FILE"] = str(Path(scratch) / "paths.txt")
+        cmd = [wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "10s", "-s", str(LUA), url]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=duration + 60)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no figures: {done.stdout[-400:]} {done.stderr[-400:]}")
+    raw = json.loads(line[len("BENCH_JSON "):])
+    seconds = raw["duration_us"] / 1e6
+    errors = sum(v for k, v in raw.items() if k.startswith("errors_"))
+    return {
+        "connections": connections,
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / seconds, 1) if seconds else 0.0,
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p90_ms": round(raw["p90_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "max_ms": round(raw["max_us"] / 1000, 2),
+        "errors": errors,
+        "non_2xx": raw["errors_status"],
+    }
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        mem_gb = round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gb": mem_gb, "python": platform.python_version(),
+            "kernel": platform.release(), "system": platform.system()}
+
+
+def create_jobs(store_url: str, template_id: int, count: int, start_id: int) -> list[str]:
+    """Finished jobs written straight into the mock's SQLite file: ``count`` copies of a real one."""
+    import uuid
+
+    from mockserver.stores import open_store
+
+    store = open_store(store_url, None)
+    template = store.get_job(template_id)
+    assert template is not None, "the template job is missing"
+    names = []
+    for i in range(count):
+        prefix = str(uuid.uuid4())
+        job = replace(template, id=start_id + i, file_prefix=prefix, seed=template.seed + i + 1,
+                      meta=dict(template.meta, file_prefix=prefix, seed=template.seed + i + 1))
+        store.put_job(job)
+        names.append(f"/generations/{job.output_names()[0]}")
+    store.close()
+    return names
+
+
+def first_renders(url: str, names: list[str]) -> list[float]:
+    session = requests.Session()
+    times = []
+    for name in names:
+        begin = time.perf_counter()
+        answer = session.get(url + name, timeout=30)
+        times.append((time.perf_counter() - begin) * 1000)
+        if answer.status_code != 200:
+            raise RuntimeError(f"GET {name} answered {answer.status_code}: {answer.text[:200]}")
+    return times
+
+
+def cold_starts(workers: int, threads: int, runs: int) -> list[float]:
+    found = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as scratch:
+            port = free_port()
+            server = Server("cold", mock_command(port, workers, threads, f"sqlite:///{scratch}/cold.sqlite3"), port)
+            try:
+                found.append(server.start(post_ok(f"{API}/inpaint", BODY), timeout=30))
+            finally:
+                server.stop()
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per cell (default 5)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="mock workers (default: cores)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (default 1: sync workers)")
+    parser.add_argument("--connections", default="1,16,64", help="wrk connection counts (default 1,16,64)")
+    parser.add_argument("--fill", type=int, default=100_000, help="jobs in the store for the full-store fetch")
+    parser.add_argument("--no-prism", action="store_true", help="skip Prism")
+    args = parser.parse_args(argv)
+    levels = [int(c) for c in args.connections.split(",")]
+    wrk = ensure_wrk()
+    prism, prism_note = (None, "skipped by --no-prism") if args.no_prism else ensure_prism()
+    OUT.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="modelslab-mock-bench-"))
+    store_url = f"sqlite:///{scratch}/bench.sqlite3"
+    body = json.dumps(BODY).encode()
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "settings": {"workers": args.workers, "threads": args.threads, "duration_s": args.duration,
+                     "connections": levels, "store": "sqlite", "wrk_threads": 1},
+        "cells": {},
+        "notes": [],
+    }
+    cells = results["cells"]
+
+    def load(name: str, url: str, **kwargs: Any) -> None:
+        cells[name] = []
+        for c in levels:
+            cell = run_wrk(wrk, url, c, args.duration, **kwargs)
+            log(f"{name:<16} c={c:<3} {cell['rps']:>9.1f} req/s  p50 {cell['p50_ms']:>7.2f} ms  "
+                f"p99 {cell['p99_ms']:>7.2f} ms  errors {cell['errors']}")
+            cells[name].append(cell)
+
+    # 1. the mock ---------------------------------------------------------------------------
+    port = free_port()
+    mock = Server("mock", mock_command(port, args.workers, args.threads, store_url), port)
+    log(f"starting the mock: {args.workers} worker(s) x {args.threads} thread(s), SQLite store")
+    mock.start(post_ok(f"{API}/inpaint", BODY))
+    try:
+        made = requests.post(mock.url + f"{API}/inpaint", data=body, headers={"Content-Type": "application/json"},
+                             timeout=10).json()
+        assert made["status"] == "success", made
+        fetch_body = json.dumps({"key": KEY}).encode()
+        fetch_url = f"{mock.url}{API}/fetch/{made['id']}"
+        assert requests.post(fetch_url, data=fetch_body, headers={"Content-Type": "application/json"},
+                             timeout=10).json()["status"] == "success"
+
+        # First renders, one at a time (after each worker has rendered once: imports are lazy).
+        names = create_jobs(store_url, made["id"], 8 + 20, 140_000_000)
+        first_renders(mock.url, names[:8])
+        render_ms = first_renders(mock.url, names[8:])
+        results["first_render_512_ms"] = {"median": round(statistics.median(render_ms), 2),
+                                          "max": round(max(render_ms), 2), "samples": len(render_ms)}
+        log(f"first render 512x512: median {statistics.median(render_ms):.1f} ms, max {max(render_ms):.1f} ms")
+
+        load("fetch_empty", fetch_url, body=fetch_body)
+        load("post", f"{mock.url}{API}/inpaint", body=body)
+        cached = names[0]
+        for _ in range(4 * args.workers):
+            requests.get(mock.url + cached, timeout=30)
+        load("image_cached", mock.url + cached, method="GET")
+        per_cell = max(2000, int(args.duration * 600))
+        fresh = create_jobs(store_url, made["id"], per_cell * len(levels), 150_000_000)
+        cells["image_first"] = []
+        for i, c in enumerate(levels):
+            cell = run_wrk(wrk, mock.url, c, args.duration, method="GET",
+                           paths=fresh[i * per_cell:(i + 1) * per_cell])
+            cell["all_first_renders"] = cell["requests"] <= per_cell
+            log(f"{'image_first':<16} c={c:<3} {cell['rps']:>9.1f} req/s  p50 {cell['p50_ms']:>7.2f} ms  "
+                f"p99 {cell['p99_ms']:>7.2f} ms  errors {cell['errors']}")
+            cells["image_first"].append(cell)
+
+        # The store at its cap: 100,000 jobs, then the same fetch.
+        from mockserver.stores import open_store
+
+        store = open_store(store_url, None)
+        have = len(store)
+        store.close()
+        if have < args.fill:
+            log(f"filling the store from {have} to {args.fill} jobs")
+            create_jobs(store_url, made["id"], args.fill - have, 160_000_000)
+        last = requests.post(mock.url + f"{API}/inpaint", data=body, headers={"Content-Type": "application/json"},
+                             timeout=10).json()
+        store = open_store(store_url, None)
+        results["jobs_in_full_store"] = len(store)
+        store.close()
+        load("fetch_100k", f"{mock.url}{API}/fetch/{last['id']}", body=fetch_body)
+        workers = [pid for pid in mock.pids() if pid != mock.proc.pid]
+        results["rss_mb"] = {"workers": [round(peak_rss_mb(pid) or 0, 1) for pid in workers],
+                             "master": round(peak_rss_mb(mock.proc.pid) or 0, 1)}
+        log(f"peak RSS: workers {results['rss_mb']['workers']} MB, master {results['rss_mb']['master']} MB")
+    finally:
+        mock.stop()
+
+    # 2. the ceiling ------------------------------------------------------------------------
+    port = free_port()
+    ceiling = Server("ceiling", [sys.executable, str(BENCH / "ceiling_app.py"), str(port), str(args.workers),
+                                 str(args.threads)], port)
+    ceiling.start(post_ok(f"{API}/inpaint", BODY))
+    try:
+        load("ceiling_post", f"{ceiling.url}{API}/inpaint", body=body)
+    finally:
+        ceiling.stop()
+
+    # 3. Prism ------------------------------------------------------------------------------
+    if prism is not None:
+        port = free_port()
+        server = Server("prism", [str(prism), "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)], port)
+        results["prism_version"] = prism_version(prism)
+        try:
+            server.start(post_ok("/inpaint", BODY), timeout=120)
+            load("prism_post", f"{server.url}/inpaint", body=body)
+            results["prism_rss_mb"] = round(sum(peak_rss_mb(pid) or 0 for pid in server.pids()), 1)
+        except RuntimeError as exc:
+            prism_note = f"Prism did not serve the spec: {exc}"
+        finally:
+            server.stop()
+    if prism_note:
+        results["notes"].append(prism_note)
+        log(prism_note)
+
+    # 4. cold start -------------------------------------------------------------------------
+    starts = cold_starts(args.workers, args.threads, 5)
+    results["cold_start_s"] = {"median": round(statistics.median(starts), 3), "max": round(max(starts), 3),
+                               "runs": [round(s, 3) for s in starts]}
+    log(f"cold start to first answer: median {statistics.median(starts):.3f} s")
+    shutil.rmtree(scratch, ignore_errors=True)
+
+    results["targets"] = evaluate(results)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    text = json.dumps(results, indent=2)
+    (OUT / f"bench-{stamp}.json").write_text(text)
+    (OUT / "latest.json").write_text(text)
+    print(render_table(results))
+    print(f"\nfigures: {(OUT / f'bench-{stamp}.json').relative_to(ROOT)}")
+    return 0
+
+
+def _at(results: dict[str, Any], cell: str, connections: int) -> dict[str, Any] | None:
+    for entry in results["cells"].get(cell, []):
+        if entry["connections"] == connections:
+            return entry
+    return None
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    post, ceiling, prism = (_at(results, n, 16) for n in ("post", "ceiling_post", "prism_post"))
+    empty, full = _at(results, "fetch_empty", 16), _at(results, "fetch_100k", 16)
+    found = []
+
+    def target(name: str, value: float | None, goal: float, higher_is_better: bool, unit: str = "") -> None:
+        met = None if value is None else (value >= goal if higher_is_better else value <= goal)
+        found.append({"target": name, "value": value, "goal": goal, "unit": unit, "met": met,
+                      "rule": ">=" if higher_is_better else "<="})
+
+    if post and prism:
+        target("POST req/s at 16 connections vs Prism", round(post["rps"] / prism["rps"], 2), TARGETS["post_vs_prism"], True, "x")
+        target("POST p99 at 16 connections vs Prism's", post["p99_ms"], prism["p99_ms"], False, "ms")
+    if post and ceiling:
+        target("POST req/s at 16 connections vs ceiling", round(post["rps"] / ceiling["rps"], 2), TARGETS["post_vs_ceiling"], True, "x")
+    target("cold start to first answer (median)", results["cold_start_s"]["median"], TARGETS["cold_start_s"], False, "s")
+    worst = max(results["rss_mb"]["workers"] or [results["rss_mb"]["master"]])
+    target("peak RSS per worker (largest)", worst, TARGETS["rss_mb"], False, "MB")
+    if empty and full:
+        target("fetch req/s with 100k jobs vs empty (16 conn.)", round(full["rps"] / empty["rps"], 2), TARGETS["fetch_100k_vs_empty"], True, "x")
+    target("first render of 512x512 (median)", results["first_render_512_ms"]["median"], TARGETS["first_render_ms"], False, "ms")
+    return found
+
+
+def render_table(results: dict[str, Any]) -> str:
+    m, s = results["machine"], results["settings"]
+    lines = [
+        "",
+        f"modelslab-mock bench: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}, "
+        f"Linux {m['kernel']}",
+        f"mock: gunicorn {s['workers']} worker(s) x {s['threads']} thread(s), SQLite store; wrk 1 thread, "
+        f"{s['duration_s']:g} s per cell; Prism {results.get('prism_version', 'skipped')}",
+        "",
+        f"{'scenario':<22}{'conn':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs Prism':>10}{'vs ceiling':>12}",
+        "-" * 85,
+    ]
+    labels = {"post": "POST /inpaint (mock)", "fetch_empty": "fetch, 1 job in store", "fetch_100k": "fetch, 100k jobs",
+              "image_first": "image GET, first render", "image_cached": "image GET, cached",
+              "ceiling_post": "POST, trivial Flask", "prism_post": "POST, Prism"}
+    for name, label in labels.items():
+        for cell in results["cells"].get(name, []):
+            c = cell["connections"]
+            prism, ceiling = _at(results, "prism_post", c), _at(results, "ceiling_post", c)
+            vs_prism = f"{cell['rps'] / prism['rps']:.2f}x" if prism and name == "post" else ""
+            vs_ceiling = f"{cell['rps'] / ceiling['rps']:.0%}" if ceiling and name == "post" else ""
+            lines.append(f"{label:<22}{c:>5}{cell['rps']:>10.0f}{cell['p50_ms']:>9.2f}{cell['p99_ms']:>9.2f}"
+                         f"{cell['errors']:>8}{vs_prism:>10}{vs_ceiling:>12}")
+    lines += [
+        "",
+        f"cold start to first answer: median {results['cold_start_s']['median']:.3f} s (runs {results['cold_start_s']['runs']})",
+        f"peak RSS: mock workers {results['rss_mb']['workers']} MB, master {results['rss_mb']['master']} MB"
+        + (f"; Prism {results['prism_rss_mb']} MB" if "prism_rss_mb" in results else ""),
+        f"first render 512x512 (one at a time, over HTTP): median {results['first_render_512_ms']['median']:.1f} ms, "
+        f"max {results['first_render_512_ms']['max']:.1f} ms",
+        f"jobs in the full store: {results.get('jobs_in_full_store')}",
+        "",
+        "targets (issue 5):",
+    ]
+    for t in results["targets"]:
+        mark = {True: "met   ", False: "MISSED", None: "n/a   "}[t["met"]]
+        lines.append(f"  {mark} {t['target']}: {t['value']}{t['unit']} (goal {t['rule']} {t['goal']}{t['unit']})")
+    for note in results["notes"]:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
