@@ -6,7 +6,8 @@ Two moments, two budgets:
   only its first bytes decoded to see an image signature (and a PNG's declared size, against
   decompression bombs); a URL in the URL map, an output of this mock, or an off-list URL costs
   no IO at all (the last one becomes a placeholder and a warning); a file under ``image_dir``
-  has its first bytes read. Bytes that are not an image are the real service's "Unable to fetch
+  has its first bytes read (the spec wants a URI, so such a file is named ``file:NAME`` or
+  ``file:///NAME``, always resolved inside ``image_dir``). Bytes that are not an image are the real service's "Unable to fetch
   image from provided URL" error, answered at once. An allowed URL (loopback by default: the
   user set the server up on purpose) is fetched here, once, with a timeout and a byte cap, so
   a broken URL fails the request as it would on the real service; its bytes are kept for the
@@ -29,6 +30,7 @@ import io
 import os
 import re
 import struct
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -80,6 +82,19 @@ class Rendered:
 def own_output(ref: str) -> re.Match[str] | None:
     """The file-name match when ``ref`` is a URL of the form ``.../generations/<uuid>-<i>.<ext>``."""
     return _OWN_URL.match(ref) if "/generations/" in ref else None
+
+
+def local_path(ref: str) -> str | None:
+    """The relative path a ``file:`` reference names inside the image folder (``file:a.png``,
+    ``file:///a.png``, ``file://localhost/a.png``); None for anything else."""
+    if ref[:5].lower() != "file:":
+        return None
+    rest = ref[5:]
+    if rest.startswith("//"):
+        host, _, rest = rest[2:].partition("/")
+        if host not in ("", "localhost"):
+            return None
+    return urllib.parse.unquote(rest).lstrip("/") or None
 
 
 def _looks_like_image(head: bytes) -> bool:
@@ -150,6 +165,9 @@ class Artefacts:
                 if int(own["index"]) < job.samples and own["ext"] == job.ext and self._is_done(job):
                     return Check()
                 return self._error(field_name, ERROR_UNDECODABLE, f"{_short(text)} is not ready (yet)")
+        path = local_path(text)
+        if path is not None:
+            return self._check_local(path, field_name, shown=text)
         if "://" in text:
             return self._check_url(text, field_name)
         if _RAW_B64.match(text[:4096]):
@@ -209,9 +227,10 @@ class Artefacts:
             self._fetched.put(text, data)
         return check
 
-    def _check_local(self, text: str, field_name: str) -> Check:
+    def _check_local(self, text: str, field_name: str, shown: str | None = None) -> Check:
         root = self.sources.local_dir
-        unreachable = Check(warning=f"{field_name}: {_short(text)} is not reachable offline; using a placeholder")
+        unreachable = Check(warning=f"{field_name}: {_short(shown or text)} is not reachable offline; "
+                                    f"using a placeholder")
         if not root or "\x00" in text or ".." in re.split(r"[\\/]", text):
             return unreachable
         real_root = os.path.realpath(root)
@@ -263,6 +282,13 @@ class Artefacts:
             job = self._find_job(own["prefix"])
             if job is not None:
                 return self._from_output(job, own, field_name, warnings, depth)
+        path = local_path(text)
+        if path is not None:
+            if not self.sources.local_dir:
+                warnings.append(f"{field_name}: {_short(text)} is not reachable offline (no image_dir); "
+                                f"using a placeholder")
+                return None
+            text = path
         fetched = self._fetched.get(text) if "://" in text else None
         result = decode_image(fetched, self.sources, "url") if fetched is not None else \
             resolve(text, self.sources, field_name=field_name)

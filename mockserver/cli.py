@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, help="threads per process (default 4)")
     run.add_argument("--store", help="memory | sqlite (default, a file in --state-dir) | sqlite:///path | redis://host:port/db")
     run.add_argument("--state-dir", help="folder of the default SQLite store (default .state)")
+    run.add_argument("--image-dir", help="folder init/mask images may name as file:NAME (default none)")
+    run.add_argument("--image-allow-hosts", help="hosts init/mask image URLs may be fetched from (default loopback)")
+    run.add_argument("--webhook-allow-hosts", help="hosts webhooks may be delivered to (default loopback)")
+    run.add_argument("--latency", help="delay before every answer: fixed:S, uniform:MIN,MAX or lognormal:MEDIAN,SIGMA")
     return parser
 
 

@@ -350,8 +350,11 @@ class Engine:
         elif isinstance(response, dict):  # a summary: the whole body is one fetch away
             response = {name: response[name] for name in _RESPONSE_SUMMARY if name in response}
         track_id = trace.track_id
-        if track_id is None and isinstance(outcome.parsed, dict) and incoming.operation == "inpaint":
-            track_id = outcome.parsed.get("track_id")
+        if track_id is None and incoming.operation == "inpaint":
+            sent = outcome.parsed if isinstance(outcome.parsed, dict) else trace.raw
+            track_id = sent.get("track_id") if isinstance(sent, dict) else None
+            if track_id is not None and not isinstance(track_id, str):  # compat reads 123 as "123"
+                track_id = limit(str(track_id))
         entry = {
             "owner": trace.owner,
             "method": incoming.method,
