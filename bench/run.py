@@ -175,6 +175,18 @@ class Server:
                 self.proc.wait()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes, including their waited-for children."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -252,7 +264,8 @@ def machine() -> dict[str, Any]:
     except (OSError, ValueError, IndexError):
         pass
     return {"cpu": model, "cores": os.cpu_count(), "memory_gb": mem_gb, "python": platform.python_version(),
-            "kernel": platform.release(), "system": platform.system()}
+            "kernel": platform.release(), "system": platform.system(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def create_jobs(store_url: str, template_id: int, count: int, start_id: int) -> list[str]:
@@ -325,12 +338,23 @@ def main(argv: list[str] | None = None) -> int:
     }
     cells = results["cells"]
 
-    def load(name: str, url: str, **kwargs: Any) -> None:
+    def measured(server: Server, url: str, c: int, **kwargs: Any) -> dict[str, Any]:
+        """One wrk cell, plus the CPU the server spent per request: unlike req/s, that figure
+        hardly moves when other processes compete for the cores."""
+        pids = server.pids()
+        before = cpu_seconds(pids)
+        cell = run_wrk(wrk, url, c, args.duration, **kwargs)
+        spent = cpu_seconds(pids) - before
+        cell["server_cpu_us_per_request"] = round(spent / cell["requests"] * 1e6) if cell["requests"] else None
+        return cell
+
+    def load(name: str, server: Server, url: str, **kwargs: Any) -> None:
         cells[name] = []
         for c in levels:
-            cell = run_wrk(wrk, url, c, args.duration, **kwargs)
+            cell = measured(server, url, c, **kwargs)
             log(f"{name:<16} c={c:<3} {cell['rps']:>9.1f} req/s  p50 {cell['p50_ms']:>7.2f} ms  "
-                f"p99 {cell['p99_ms']:>7.2f} ms  errors {cell['errors']}")
+                f"p99 {cell['p99_ms']:>7.2f} ms  cpu/req {cell['server_cpu_us_per_request']} us  "
+                f"errors {cell['errors']}")
             cells[name].append(cell)
 
     # 1. the mock ---------------------------------------------------------------------------
@@ -355,18 +379,17 @@ def main(argv: list[str] | None = None) -> int:
                                           "max": round(max(render_ms), 2), "samples": len(render_ms)}
         log(f"first render 512x512: median {statistics.median(render_ms):.1f} ms, max {max(render_ms):.1f} ms")
 
-        load("fetch_empty", fetch_url, body=fetch_body)
-        load("post", f"{mock.url}{API}/inpaint", body=body)
+        load("fetch_empty", mock, fetch_url, body=fetch_body)
+        load("post", mock, f"{mock.url}{API}/inpaint", body=body)
         cached = names[0]
         for _ in range(4 * args.workers):
             requests.get(mock.url + cached, timeout=30)
-        load("image_cached", mock.url + cached, method="GET")
+        load("image_cached", mock, mock.url + cached, method="GET")
         per_cell = max(2000, int(args.duration * 600))
         fresh = create_jobs(store_url, made["id"], per_cell * len(levels), 150_000_000)
         cells["image_first"] = []
         for i, c in enumerate(levels):
-            cell = run_wrk(wrk, mock.url, c, args.duration, method="GET",
-                           paths=fresh[i * per_cell:(i + 1) * per_cell])
+            cell = measured(mock, mock.url, c, method="GET", paths=fresh[i * per_cell:(i + 1) * per_cell])
             cell["all_first_renders"] = cell["requests"] <= per_cell
             log(f"{'image_first':<16} c={c:<3} {cell['rps']:>9.1f} req/s  p50 {cell['p50_ms']:>7.2f} ms  "
                 f"p99 {cell['p99_ms']:>7.2f} ms  errors {cell['errors']}")
@@ -386,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(store_url, None)
         results["jobs_in_full_store"] = len(store)
         store.close()
-        load("fetch_100k", f"{mock.url}{API}/fetch/{last['id']}", body=fetch_body)
+        load("fetch_100k", mock, f"{mock.url}{API}/fetch/{last['id']}", body=fetch_body)
         workers = [pid for pid in mock.pids() if pid != mock.proc.pid]
         results["rss_mb"] = {"workers": [round(peak_rss_mb(pid) or 0, 1) for pid in workers],
                              "master": round(peak_rss_mb(mock.proc.pid) or 0, 1)}
@@ -400,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
                                  str(args.threads)], port)
     ceiling.start(post_ok(f"{API}/inpaint", BODY))
     try:
-        load("ceiling_post", f"{ceiling.url}{API}/inpaint", body=body)
+        load("ceiling_post", ceiling, f"{ceiling.url}{API}/inpaint", body=body)
     finally:
         ceiling.stop()
 
@@ -411,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         results["prism_version"] = prism_version(prism)
         try:
             server.start(post_ok("/inpaint", BODY), timeout=120)
-            load("prism_post", f"{server.url}/inpaint", body=body)
+            load("prism_post", server, f"{server.url}/inpaint", body=body)
             results["prism_rss_mb"] = round(sum(peak_rss_mb(pid) or 0 for pid in server.pids()), 1)
         except RuntimeError as exc:
             prism_note = f"Prism did not serve the spec: {exc}"
@@ -428,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"cold start to first answer: median {statistics.median(starts):.3f} s")
     shutil.rmtree(scratch, ignore_errors=True)
 
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = evaluate(results)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     text = json.dumps(results, indent=2)
@@ -460,6 +484,15 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         target("POST p99 at 16 connections vs Prism's", post["p99_ms"], prism["p99_ms"], False, "ms")
     if post and ceiling:
         target("POST req/s at 16 connections vs ceiling", round(post["rps"] / ceiling["rps"], 2), TARGETS["post_vs_ceiling"], True, "x")
+    # The same two ratios from server CPU per request: what an idle machine would show.
+    if post and prism and post.get("server_cpu_us_per_request") and prism.get("server_cpu_us_per_request"):
+        target("  same, from server CPU per request: vs Prism",
+               round(prism["server_cpu_us_per_request"] / post["server_cpu_us_per_request"], 2),
+               TARGETS["post_vs_prism"], True, "x")
+    if post and ceiling and post.get("server_cpu_us_per_request") and ceiling.get("server_cpu_us_per_request"):
+        target("  same, from server CPU per request: vs ceiling",
+               round(ceiling["server_cpu_us_per_request"] / post["server_cpu_us_per_request"], 2),
+               TARGETS["post_vs_ceiling"], True, "x")
     target("cold start to first answer (median)", results["cold_start_s"]["median"], TARGETS["cold_start_s"], False, "s")
     worst = max(results["rss_mb"]["workers"] or [results["rss_mb"]["master"]])
     target("peak RSS per worker (largest)", worst, TARGETS["rss_mb"], False, "MB")
@@ -474,12 +507,14 @@ def render_table(results: dict[str, Any]) -> str:
     lines = [
         "",
         f"modelslab-mock bench: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}, "
-        f"Linux {m['kernel']}",
+        f"Linux {m['kernel']}; load average {m['load_average_at_start'][0]} at start, "
+        f"{m.get('load_average_at_end', ['?'])[0]} at end (other processes share these cores)",
         f"mock: gunicorn {s['workers']} worker(s) x {s['threads']} thread(s), SQLite store; wrk 1 thread, "
         f"{s['duration_s']:g} s per cell; Prism {results.get('prism_version', 'skipped')}",
         "",
-        f"{'scenario':<22}{'conn':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs Prism':>10}{'vs ceiling':>12}",
-        "-" * 85,
+        f"{'scenario':<24}{'conn':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'err':>5}{'cpu us/req':>11}"
+        f"{'vs Prism':>10}{'vs ceiling':>11}",
+        "-" * 93,
     ]
     labels = {"post": "POST /inpaint (mock)", "fetch_empty": "fetch, 1 job in store", "fetch_100k": "fetch, 100k jobs",
               "image_first": "image GET, first render", "image_cached": "image GET, cached",
@@ -490,8 +525,9 @@ def render_table(results: dict[str, Any]) -> str:
             prism, ceiling = _at(results, "prism_post", c), _at(results, "ceiling_post", c)
             vs_prism = f"{cell['rps'] / prism['rps']:.2f}x" if prism and name == "post" else ""
             vs_ceiling = f"{cell['rps'] / ceiling['rps']:.0%}" if ceiling and name == "post" else ""
-            lines.append(f"{label:<22}{c:>5}{cell['rps']:>10.0f}{cell['p50_ms']:>9.2f}{cell['p99_ms']:>9.2f}"
-                         f"{cell['errors']:>8}{vs_prism:>10}{vs_ceiling:>12}")
+            cpu = cell.get("server_cpu_us_per_request")
+            lines.append(f"{label:<24}{c:>5}{cell['rps']:>9.0f}{cell['p50_ms']:>9.2f}{cell['p99_ms']:>9.2f}"
+                         f"{cell['errors']:>5}{cpu if cpu is not None else '':>11}{vs_prism:>10}{vs_ceiling:>11}")
     lines += [
         "",
         f"cold start to first answer: median {results['cold_start_s']['median']:.3f} s (runs {results['cold_start_s']['runs']})",

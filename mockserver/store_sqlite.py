@@ -24,10 +24,22 @@ from mockserver.store import FIRST_JOB_ID, decode_doc, encode_doc
 
 __all__ = ["SqliteStore"]
 
+#: Bumped when the tables change; an older file is emptied and rebuilt (it is a mock's state).
+SCHEMA_VERSION = 2
+
+#: Below this cap the oldest job or log entry goes at once; above it, in batches of SWEEP
+#: (so a full store does not rewrite an old page on every put): at most cap + SWEEP - 1 are kept.
+EXACT_CAP = 4096
+SWEEP = 64
+
+_DROP = """
+DROP TABLE IF EXISTS jobs; DROP TABLE IF EXISTS counters; DROP TABLE IF EXISTS clocks;
+DROP TABLE IF EXISTS logs; DROP TABLE IF EXISTS rules;
+"""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY,  -- store order (the rowid): the oldest is dropped first
-    id INTEGER NOT NULL UNIQUE,
+    id INTEGER PRIMARY KEY,  -- the rowid: ids count up, so the oldest job has the smallest
     owner TEXT NOT NULL,
     file_prefix TEXT NOT NULL,
     stored_at REAL NOT NULL,  -- wall time of the last put, for the TTL
@@ -49,7 +61,7 @@ CREATE TABLE IF NOT EXISTS rules (
     pos INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order rules were added in
     id TEXT NOT NULL UNIQUE,
     owner TEXT,
-    times INTEGER,  -- uses left; NULL = unlimited
+    times INTEGER,  -- uses left, NULL = unlimited (no semicolons in here: the script is split on them)
     data BLOB NOT NULL
 );
 """
@@ -68,7 +80,25 @@ class SqliteStore:
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._retry(lambda: self._db().executescript(_SCHEMA))
+        self._retry(self._create_schema)
+
+    def _create_schema(self) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                for statement in _DROP.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -138,20 +168,19 @@ class SqliteStore:
         return int(row[0][0])
 
     def put_job(self, job: Job) -> None:
+        """One statement, so one implicit transaction: the cheapest write SQLite has."""
         now = self._wall()
-        data = encode_doc(job)
-        with self._write() as db:
-            seq = db.execute(
-                "INSERT OR REPLACE INTO jobs (id, owner, file_prefix, stored_at, data) VALUES (?, ?, ?, ?, ?) "
-                "RETURNING seq",
-                (job.id, job.owner, job.file_prefix, now, data),
-            ).fetchall()[0][0]
-            db.execute("DELETE FROM jobs WHERE seq <= ?", (seq - self.max_jobs,))
-            if self.job_ttl and seq % 16 == 0:  # reads ignore expired rows; this only frees space
-                db.execute(
-                    "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs ORDER BY seq LIMIT 256) AND stored_at <= ?",
-                    (now - self.job_ttl,),
-                )
+        db = self._db()
+        params = (job.id, job.owner, job.file_prefix, now, encode_doc(job))
+        self._retry(lambda: db.execute(
+            "INSERT OR REPLACE INTO jobs (id, owner, file_prefix, stored_at, data) VALUES (?, ?, ?, ?, ?)", params))
+        if self.max_jobs <= EXACT_CAP or job.id % SWEEP == 0:
+            # Ids count up, so the newest max_jobs ids are the ones kept: an indexed range delete.
+            self._retry(lambda: db.execute("DELETE FROM jobs WHERE id <= ?", (job.id - self.max_jobs,)))
+            if self.job_ttl:  # reads already ignore expired rows; this frees their space
+                self._retry(lambda: db.execute(
+                    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs ORDER BY id LIMIT 512) AND stored_at <= ?",
+                    (now - self.job_ttl,)))
 
     def _cutoff(self) -> float:
         return self._wall() - self.job_ttl if self.job_ttl else float("-inf")
@@ -161,7 +190,7 @@ class SqliteStore:
         return Job(**decode_doc(rows[0][0])) if rows else None
 
     def get_job_by_prefix(self, file_prefix: str) -> Job | None:
-        rows = self._read("SELECT data FROM jobs WHERE file_prefix = ? AND stored_at > ? ORDER BY seq DESC LIMIT 1",
+        rows = self._read("SELECT data FROM jobs WHERE file_prefix = ? AND stored_at > ? ORDER BY id DESC LIMIT 1",
                           (file_prefix, self._cutoff()))
         return Job(**decode_doc(rows[0][0])) if rows else None
 
@@ -181,18 +210,20 @@ class SqliteStore:
     # -- logs ----------------------------------------------------------------------------------
 
     def append(self, log: str, entry: dict[str, Any]) -> int:
+        """One statement: the next number is one past the log's newest entry, or past the
+        high-water mark a namespace reset left (so numbers are never handed out twice)."""
         owner = entry.get("owner")
-        with self._write() as db:
-            seq = db.execute(
-                "INSERT INTO counters (name, value) VALUES (?, 1) "
-                "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-                ("log:" + log,),
-            ).fetchall()[0][0]
-            db.execute("INSERT INTO logs (log, seq, owner, data) VALUES (?, ?, ?, ?)",
-                       (log, seq, owner if isinstance(owner, str) else None, encode_doc(entry)))
-            # The newest max_log_entries sequence numbers are kept: one indexed range delete
-            # (counting rows to drop would walk the whole log on every append).
-            db.execute("DELETE FROM logs WHERE log = ? AND seq <= ?", (log, seq - self.max_log_entries))
+        db = self._db()
+        params = (log, log, "log:" + log, owner if isinstance(owner, str) else None, encode_doc(entry))
+        seq = self._retry(lambda: db.execute(
+            "INSERT INTO logs (log, seq, owner, data) VALUES (?, 1 + max("
+            "coalesce((SELECT max(seq) FROM logs WHERE log = ?), 0), "
+            "coalesce((SELECT value FROM counters WHERE name = ?), 0)), ?, ?) RETURNING seq",
+            params).fetchall())[0][0]
+        if self.max_log_entries <= EXACT_CAP or seq % SWEEP == 0:
+            # The newest max_log_entries numbers are kept: an indexed range delete.
+            self._retry(lambda: db.execute("DELETE FROM logs WHERE log = ? AND seq <= ?",
+                                           (log, seq - self.max_log_entries)))
         return int(seq)
 
     def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:
@@ -253,6 +284,9 @@ class SqliteStore:
                     db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
                 return
             db.execute("DELETE FROM jobs WHERE owner = ?", (owner,))
+            # Remember how far each log counted before its newest entries may go.
+            db.execute("INSERT INTO counters (name, value) SELECT 'log:' || log, max(seq) FROM logs WHERE true "
+                       "GROUP BY log ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)")
             db.execute("DELETE FROM logs WHERE owner = ?", (owner,))
             db.execute("DELETE FROM rules WHERE owner = ?", (owner,))
             db.execute("DELETE FROM clocks WHERE owner = ?", (owner,))
