@@ -107,7 +107,7 @@ class WebhookDispatcher:
         self._queue: queue.Queue[_Attempt] = queue.Queue(maxsize=queue_size)
         self._in_flight = 0
         self._handoff = 0  # taken off the pending list or the retry heap, not yet queued
-        self._open: dict[int, list[int]] = {}  # job id -> [copies left, copies delivered]
+        self._open: dict[int, list[Any]] = {}  # job id -> [copies left, copies delivered, owner]
         self._seq = itertools.count()
         self._scheduler: threading.Thread | None = None
         self._workers: list[threading.Thread] = []
@@ -154,6 +154,8 @@ class WebhookDispatcher:
                     del self._pending[job_id]
                 self._retries = [a for a in self._retries if a.owner != owner]
                 heapq.heapify(self._retries)
+                for job_id in [j for j, counts in self._open.items() if counts[2] == owner]:
+                    del self._open[job_id]
             self._cond.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
@@ -263,7 +265,7 @@ class WebhookDispatcher:
             self._set_status(job.id, "dropped")
             return
         with self._cond:
-            self._open[job.id] = [item.copies, 0]
+            self._open[job.id] = [item.copies, 0, job.owner]
         due = time.monotonic() + item.delay
         for copy in range(1, item.copies + 1):
             attempt = _Attempt(due, next(self._seq), job.id, job.owner, item.url, job.track_id, copy, 1, payload,
@@ -330,6 +332,9 @@ class WebhookDispatcher:
         duration = (time.perf_counter() - started) * 1000.0
         ok = status is not None and 200 <= status < 300
         final = ok or refused or attempt.attempt > self.retries
+        with self._cond:
+            if attempt.epoch != self._epoch(attempt.owner):
+                return  # reset while this attempt was on the wire: forget it, like everything else
         outcome = "success" if ok else ("refused" if refused else "failed")
         body = orjson.loads(attempt.payload) if attempt.attempt == 1 else None
         self._record(attempt.job_id, attempt.owner, attempt.track_id, attempt.url, attempt.copy, attempt.attempt,
@@ -379,7 +384,7 @@ class WebhookDispatcher:
         with self._cond:
             counts = self._open.get(attempt.job_id)
             if counts is None:
-                counts = [1, 0]
+                counts = [1, 0, attempt.owner]
             counts[0] -= 1
             counts[1] += 1 if ok else 0
             done = counts[0] <= 0
