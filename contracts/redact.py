@@ -12,7 +12,7 @@ import re
 import threading
 from typing import Any, Iterable
 
-__all__ = ["MASK", "SECRET_FIELDS", "register_secret", "redact", "redact_text"]
+__all__ = ["MASK", "SECRET_FIELDS", "mask_registered", "register_secret", "redact", "redact_text"]
 
 MASK = "***"
 
@@ -66,6 +66,15 @@ def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     text = _FIELD_RE.sub(_mask_match, text)
     with _lock:
         values = sorted(set(_secrets).union(v for v in extra if v), key=len, reverse=True)
+    for value in values:
+        text = text.replace(value, MASK)
+    return text
+
+
+def mask_registered(text: str) -> str:
+    """Mask only the registered secret values (for text where ``"key": ...`` pairs are not secrets)."""
+    with _lock:
+        values = sorted(_secrets, key=len, reverse=True)
     for value in values:
         text = text.replace(value, MASK)
     return text
