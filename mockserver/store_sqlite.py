@@ -4,7 +4,8 @@ Several server processes (gunicorn workers) and their threads open the same file
 readers run while one writer commits; each thread of each process has its own connection (a
 connection is never carried across a fork), and every change that needs more than one
 statement runs in one ``BEGIN IMMEDIATE`` transaction, so ids, rule uses and log sequence
-numbers stay atomic across processes. Jobs and log entries are capped (oldest dropped) and
+numbers stay atomic across processes. Jobs and log entries are capped (oldest dropped: the
+smallest ids, which ``next_id`` hands out in order, so ids should come from it) and
 jobs expire after ``job_ttl`` real seconds, so lookups cost the same with 100,000 jobs as with
 none.
 """

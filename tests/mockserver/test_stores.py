@@ -253,6 +253,16 @@ def test_rule_uses_are_atomic_when_threads_race(store):
     assert taken.count(True) == 30
 
 
+def test_delete_rule_removes_one_rule_and_says_whether_it_was_there(store):
+    store.put_rule({"id": "a", "times": 1})
+    store.put_rule({"id": "b"})
+    assert store.delete_rule("a") is True
+    assert store.delete_rule("a") is False
+    assert [r["id"] for r in store.rules()] == ["b"] and store.consume_rule("a") is False
+    store.put_rule({"id": "a"})
+    assert [r["id"] for r in store.rules()] == ["b", "a"], "a rule added again goes to the end"
+
+
 def test_delete_rules_forgets_them_all(store):
     store.put_rule({"id": "a"})
     store.delete_rules()
