@@ -12,6 +12,7 @@ output files are rendered by ``Artefacts`` on their first GET (``output_file``).
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import time
@@ -105,6 +106,15 @@ class _Trace:
     job_id: int | None = None
 
 
+def _no_lone_surrogates(body: dict[str, Any]) -> None:
+    """A ``\\ud800`` escape with no partner is not text: PHP's json_decode (the real service) refuses
+    it, and no JSON encoder could echo it back. Checked only when the body has ``\\u`` escapes."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BodyError("body has an unpaired UTF-16 surrogate (\\ud800-\\udfff)") from None
+
+
 class _Ended(Exception):
     """Internal: a step decided the answer."""
 
@@ -191,6 +201,8 @@ class Engine:
             raise _Ended(self._refuse(trace, errors.invalid_request(), "content type is not application/json"))
         try:
             body = parse_object(incoming.body)
+            if b"\\u" in incoming.body:
+                _no_lone_surrogates(body)
         except BodyError as exc:
             trace.raw = incoming.body
             raise _Ended(self._refuse(trace, errors.invalid_request(), str(exc)))

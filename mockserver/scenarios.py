@@ -128,10 +128,34 @@ def _respond(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _json_safe(value: Any, where: str, depth: int = 0) -> None:
+    """What every store can keep: 64-bit integers, UTF-8 text, modest nesting."""
+    if depth > 8:
+        _fail(f"{where} is nested too deeply")
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            _fail(f"{where}: the number {str(value)[:30]} is out of range")
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            _fail(f"{where} is not valid UTF-8 text")
+    elif isinstance(value, list):
+        for item in value:
+            _json_safe(item, where, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _json_safe(key, where, depth + 1)
+            _json_safe(item, f"{where}.{key}" if depth < 3 else where, depth + 1)
+
+
 def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], float] = time.time) -> dict[str, Any]:
     """Check a rule sent to the admin API and turn it into the stored form (no API key in it)."""
     if not isinstance(data, dict):
         _fail("a rule is a JSON object")
+    _json_safe(data, "rule")
     unknown = sorted(set(data) - set(_TOP) - set(_RESPOND))
     if unknown:
         _fail(f"unknown rule field(s) {', '.join(unknown)}; known: {', '.join(_TOP + _RESPOND)}")
@@ -160,8 +184,8 @@ def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], floa
     if "key" in match:
         _fail('match on the API key with the rule\'s "key" field, not match.key')
     times = data.get("times")
-    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
-        _fail("times must be a whole number >= 1 (leave it out for a rule that never runs out)")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= 10**9):
+        _fail("times must be a whole number from 1 to 10^9 (leave it out for a rule that never runs out)")
     priority = data.get("priority", 5)
     if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 1000:
         _fail("priority must be a whole number from 1 (first) to 1000")

@@ -6,6 +6,8 @@ import json
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 INPAINT = "/api/v6/images/inpaint"
@@ -100,3 +102,24 @@ def test_an_unknown_rule_is_a_404(client):
 def test_waiting_for_webhooks_with_nothing_to_do_is_immediate(client):
     answer = client.post("/__mock/webhooks/wait", json={"timeout": 0}).json
     assert answer["idle"] is True and answer["in_flight"] == 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+rule_fields = st.sampled_from(["id", "key", "operation", "match", "times", "priority", "respond", "variant", "eta",
+                               "error", "fault", "delay", "code", "webhook", "outcome", "rules", "expect", "limit",
+                               "since", "job_id", "status", "track_id", "advance", "timeout"])
+
+
+@given(path=st.sampled_from(["/__mock/rules", "/__mock/requests/count", "/__mock/requests/find", "/__mock/clock",
+                             "/__mock/reset", "/__mock/webhooks/wait"]),
+       body=st.dictionaries(rule_fields | st.text(max_size=6), json_values, max_size=6) | json_values)
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_admin_body_makes_a_server_error(app, path, body):
+    if path == "/__mock/webhooks/wait" and isinstance(body, dict):
+        body.pop("timeout", None)  # a legal timeout would only make the test slow
+    response = app.test_client().post(path, json=body)
+    assert response.status_code < 500, response.data

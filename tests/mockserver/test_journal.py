@@ -186,3 +186,12 @@ def test_limit_always_gives_data_json_encoders_accept_with_bounded_strings(data)
 @given(st.dictionaries(st.text(max_size=10), st.integers(-100, 100) | st.text(max_size=20), max_size=MAX_ITEMS))
 def test_limit_returns_small_flat_bodies_unchanged(body):
     assert limit(body) == body
+
+
+def test_a_lone_surrogate_is_an_invalid_request_and_still_journalled(client, valid_body):
+    raw = json.dumps(dict(valid_body, prompt="half a pair: \ud800"))
+    answer = post(client, INPAINT, raw)
+    assert answer.status_code == 200 and answer.json["message"] == "Invalid API Request"
+    [entry] = requests_of(client)
+    assert entry["validation"]["valid"] is False and "surrogate" in entry["validation"]["errors"]["request"][0]
+    assert "test-key" not in json.dumps(entry)

@@ -193,7 +193,7 @@ def test_several_rules_are_added_all_or_nothing(client):
     ({"fault": "meltdown"}, "respond.fault must be one of"),
     ({"code": 418}, "respond.code must be one of"),
     ({"delay": "soon"}, "respond.delay must be a duration"),
-    ({"variant": "failed", "times": 0}, "times must be a whole number >= 1"),
+    ({"variant": "failed", "times": 0}, "times must be a whole number from 1"),
     ({"variant": "failed", "operation": "txt2img"}, "operation 'txt2img' is unknown"),
     ({"variant": "failed", "match": {"prompt": {"matches": "("}}}, "not a valid regular expression"),
     ({"variant": "failed", "match": {"prompt": {"like": "x"}}}, "use a value, or one of"),
@@ -232,3 +232,14 @@ def test_parse_rule_keeps_only_the_key_namespace():
     assert rule["owner"] == owner_of("abc") and "abc" not in json.dumps(rule)
     with pytest.raises(RuleError):
         parse_rule([], owner_of)
+
+
+@pytest.mark.parametrize("rule", [
+    {"variant": "failed", "match": {"seed": 2**70}},
+    {"variant": "failed", "times": 10**12},
+    {"variant": "failed", "description": "\ud800"},
+])
+def test_a_rule_every_store_can_keep_or_a_400(make_app, tmp_path, rule):
+    client = make_app(store=f"sqlite:///{tmp_path}/mock.sqlite3").test_client()
+    assert client.post("/__mock/rules", json=rule).status_code == 400
+    assert client.post("/__mock/rules", json={"variant": "failed", "match": {"seed": 2**62}}).status_code == 201
