@@ -59,7 +59,7 @@ def spec_path(name: str = SPEC_FILE) -> Path:
 @lru_cache(maxsize=8)
 def _load_document(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C loader when built
 
 
 def load_document(name: str = SPEC_FILE) -> dict[str, Any]:

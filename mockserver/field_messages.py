@@ -37,6 +37,9 @@ def _sentence(field: str, error: Any) -> str:
     if kind == "type":
         return f"The {w} field must be {_type_phrase(value)}."
     if kind in ("oneOf", "anyOf"):
+        specific = [e for e in (getattr(error, "context", None) or []) if e.validator != "type"]
+        if specific:  # a branch of the right type rejected the value: that reason is the useful one
+            return _sentence(field, specific[0])
         types = [s.get("type") for s in value if isinstance(s, dict) and s.get("type")]
         return f"The {w} field must be {_type_phrase(types) if types else 'valid'}."
     if kind == "minimum":

@@ -377,3 +377,10 @@ def _apps(make_app):
         for strict in (False, True):
             _APP_CACHE[strict] = make_app(strict=strict, validate_responses=True, processing_ratio=0.3)
     return _APP_CACHE
+
+
+def test_a_seed_wider_than_64_bits_is_a_field_error_not_a_500(client, valid_body):
+    response = post(client, INPAINT, dict(valid_body, seed=2**70))
+    assert response.status_code == 200
+    assert response.json == {"status": "error", "message": {
+        "seed": ["The seed field must not be greater than 9223372036854775807."]}}

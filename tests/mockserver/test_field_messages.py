@@ -17,7 +17,7 @@ SCHEMA = {
         "model_id": {"type": "string", "minLength": 1, "maxLength": 5},
         "width": {"type": "integer", "minimum": 512, "maximum": 1024, "multipleOf": 8},
         "safety_checker": {"enum": ["yes", "no"]},
-        "seed": {"oneOf": [{"type": "integer"}, {"type": "null"}]},
+        "seed": {"oneOf": [{"type": "integer", "maximum": 99}, {"type": "null"}]},
         "request_id": {"type": "string", "pattern": "^[0-9]+$"},
     },
 }
@@ -37,6 +37,7 @@ def messages(body):
     ({"init_image": URL, "model_id": "m", "width": 515}, {"width": ["The width field must be a multiple of 8."]}),
     ({"init_image": URL, "model_id": "m", "safety_checker": "maybe"}, {"safety_checker": ["The selected safety checker is invalid."]}),
     ({"init_image": URL, "model_id": "m", "seed": "1"}, {"seed": ["The seed field must be an integer."]}),
+    ({"init_image": URL, "model_id": "m", "seed": 100}, {"seed": ["The seed field must not be greater than 99."]}),
     ({"init_image": URL, "model_id": ""}, {"model_id": ["The model id field must be at least 1 characters."]}),
     ({"init_image": URL, "model_id": "toolong"}, {"model_id": ["The model id field must not be greater than 5 characters."]}),
     ({"init_image": "not a url", "model_id": "m"}, {"init_image": ["The init image field must be a valid URL."]}),

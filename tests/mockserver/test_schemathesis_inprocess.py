@@ -25,7 +25,7 @@ CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
 )
 schema = schemathesis.openapi.from_path(str(spec_path()), config=CONFIG)
 app = create_app(
-    MockConfig(seed=7, strict=True, http_errors=True, models=("*",), processing_ratio=0.3,
+    MockConfig(seed=7, store="memory", strict=True, http_errors=True, models=("*",), processing_ratio=0.3,
                failed_ratio=0.1, validate_responses=True)
 )
 
