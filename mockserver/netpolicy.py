@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import http.client
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -205,7 +206,54 @@ class NetPolicy:
             raise FetchFailed(f"fetching {url} failed: {detail}") from None
 
 
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+        *,
+        max_response_bytes: int = 64 * 1024,
+    ) -> int:
+        """POST ``body`` to ``url`` and return the HTTP status, whatever it is (3xx included).
+
+        The same vetting as ``fetch`` happens first (raises FetchRefused, having connected to
+        nothing); header names or values with control characters (CR/LF injection) are refused
+        the same way. The connection goes to the vetted address, never through a proxy,
+        redirects are not followed (the 3xx status is returned), at most
+        ``max_response_bytes`` of the answer are read and the whole exchange is bounded by
+        ``timeout`` (FetchFailed on a network error or when it runs out).
+        """
+        if not timeout > 0:
+            raise ValueError(f"timeout must be > 0, got {timeout!r}")
+        sent = {"User-Agent": "modelslab-mock", **(headers or {})}
+        for name, value in sent.items():
+            if _UNSAFE_HEADER.search(str(name)) or _UNSAFE_HEADER.search(str(value)) or not str(name):
+                raise FetchRefused(f"header {str(name)[:40]!r} has control characters; not sent")
+        reason, addresses = self._vet(url)
+        if reason is not None:
+            raise FetchRefused(reason)
+        watchdog = _Watchdog(timeout)
+        opener = _build_opener(str(addresses[0]), watchdog)
+        request = urllib.request.Request(url, data=bytes(body), method="POST", headers=sent)
+        try:
+            with watchdog, opener.open(request, timeout=timeout) as response:
+                response.read(max_response_bytes)
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            try:
+                exc.close()
+            except Exception:  # pragma: no cover - closing is best effort
+                pass
+            return int(exc.code)
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+            detail = "timed out" if watchdog.expired else _describe(exc)
+            raise FetchFailed(f"posting to {url} failed: {detail}") from None
+
+
 # --------------------------------------------------------------------- helpers
+
+_UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _split_url(url: str) -> tuple[urllib.parse.SplitResult, str | None]:

@@ -19,14 +19,11 @@ the allow-list, or no room in the queue) | ``dropped`` (an injected drop).
 from __future__ import annotations
 
 import heapq
-import http.client
 import itertools
 import logging
 import queue
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -35,7 +32,7 @@ import orjson
 from contracts.redact import redact_text
 from mockserver.journal import limit, scrub
 from mockserver.jobs import Job
-from mockserver.netpolicy import NetPolicy, _build_opener, _describe, _Watchdog
+from mockserver.netpolicy import FetchError, FetchRefused, NetPolicy
 
 __all__ = ["WEBHOOKS_LOG", "WebhookDispatcher"]
 
@@ -73,6 +70,12 @@ class _Attempt:
     attempt: int = field(compare=False)
     payload: bytes = field(compare=False)
     epoch: tuple[int, int] = field(compare=False)
+
+
+def _failure(reason: str) -> str:
+    """The short cause of a failed attempt ("timed out", "ConnectionRefusedError: ..."), as before."""
+    _, sep, detail = reason.partition(" failed: ")
+    return detail if sep else reason
 
 
 def _redact_strings(data: Any) -> Any:
@@ -353,32 +356,24 @@ class WebhookDispatcher:
 
     def _post(self, attempt: _Attempt) -> tuple[int | None, str | None, bool]:
         """(HTTP status or None, error or None, refused by the policy)."""
-        reason, addresses = self.policy._vet(attempt.url)  # noqa: SLF001 - the one SSRF check, shared with images
-        if reason is not None:
-            return None, reason, True
-        watchdog = _Watchdog(self.timeout)
-        opener = _build_opener(str(addresses[0]), watchdog)
-        request = urllib.request.Request(attempt.url, data=attempt.payload, method="POST", headers={
+        headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "X-Mock-Delivery": f"{attempt.job_id}-{attempt.copy}",
             "X-Mock-Attempt": str(attempt.attempt),
-        })
+        }
         try:
-            with watchdog, opener.open(request, timeout=self.timeout) as response:
-                response.read(_MAX_RESPONSE)
-                return response.status, None, False
-        except urllib.error.HTTPError as exc:
-            code = exc.code
-            try:
-                exc.close()
-            except Exception:  # pragma: no cover - closing is best effort
-                pass
-            if 300 <= code < 400:
-                return code, f"answered {code}; redirects are not followed", False
-            return code, f"answered HTTP {code}", False
-        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-            return None, "timed out" if watchdog.expired else _describe(exc), False
+            code = self.policy.post(attempt.url, attempt.payload, headers, self.timeout,
+                                    max_response_bytes=_MAX_RESPONSE)
+        except FetchRefused as exc:
+            return None, exc.reason, True
+        except FetchError as exc:
+            return None, _failure(exc.reason), False
+        if 200 <= code < 300:
+            return code, None, False
+        if 300 <= code < 400:
+            return code, f"answered {code}; redirects are not followed", False
+        return code, f"answered HTTP {code}", False
 
     def _finish_copy(self, attempt: _Attempt, ok: bool) -> None:
         with self._cond:
