@@ -7,11 +7,19 @@ journal and the webhook log filter by it, reset and the clock act on its namespa
 parallel test workers share one mock without colliding. Keys are never stored or echoed; state
 is filed under ``owner_of(key)``. The description of every endpoint is served at
 ``GET /__mock/openapi.yaml`` (openapi/mock-admin.yaml) and in docs/readme/admin.md.
+
+Anyone who reaches ``/__mock/`` can rewrite what the mock answers, so when ``admin_token`` is set
+every admin call must carry it (``Authorization: Bearer TOKEN`` or ``X-Mock-Admin-Token: TOKEN``)
+or gets a 401. ``mockserver run`` binds to loopback by default; on any other address it requires
+a token and generates one when none is configured (``ensure_admin_token``).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import math
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +32,7 @@ from mockserver.scenarios import RuleError, field_matches
 from mockserver.state import MockState
 from mockserver.webhooks import WEBHOOKS_LOG
 
-__all__ = ["ADMIN_SPEC", "admin_blueprint"]
+__all__ = ["ADMIN_SPEC", "admin_blueprint", "ensure_admin_token", "is_loopback_host", "presented_token"]
 
 ADMIN_SPEC = "mock-admin.yaml"
 _MAX_WAIT = 30.0
@@ -34,6 +42,38 @@ _RULE_FIELDS = ("id", "owner", "operation", "match", "respond", "times", "limit"
 
 class _BadRequest(Exception):
     pass
+
+
+def is_loopback_host(host: str) -> bool:
+    """Does binding to ``host`` keep the server to this machine? (``localhost``, 127/8, ``::1``)"""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def ensure_admin_token(host: str, token: str | None) -> tuple[str | None, bool]:
+    """(the token /__mock/ will require, whether it was generated now).
+
+    Loopback binds keep whatever was configured (usually none); any other bind gets one.
+    """
+    if token or is_loopback_host(host):
+        return token or None, False
+    return secrets.token_urlsafe(24), True
+
+
+def presented_token(headers: Any) -> str | None:
+    """The admin token a request carries: ``Authorization: Bearer T`` or ``X-Mock-Admin-Token: T``."""
+    direct = headers.get("X-Mock-Admin-Token")
+    if direct:
+        return direct.strip()
+    scheme, _, value = (headers.get("Authorization") or "").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
 
 
 def _json_object() -> dict | None:
@@ -125,6 +165,20 @@ def admin_blueprint(state: MockState) -> Blueprint:
     @bp.errorhandler(_BadRequest)
     def bad_request(exc: _BadRequest) -> Response:
         return _error(str(exc))
+
+    required = state.config.admin_token or None
+
+    @bp.before_request
+    def check_token() -> Response | None:
+        if required is None:
+            return None
+        given = presented_token(request.headers)
+        if given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), required.encode("utf-8")):
+            return None
+        answer = _error("the admin API needs the admin token: send Authorization: Bearer <token> "
+                        "or X-Mock-Admin-Token: <token> (it was printed when the mock started)", 401)
+        answer.headers["WWW-Authenticate"] = 'Bearer realm="modelslab-mock admin"'
+        return answer
 
     @bp.get("/health")
     def health() -> Response:

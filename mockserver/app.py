@@ -83,6 +83,7 @@ def create_app(config: MockConfig | None = None, store: Store | None = None) -> 
     engine = Engine(config, store, document, openapi)
 
     app = Flask("mockserver")
+    app.url_map.merge_slashes = False  # "//" would be an HTML 308 redirect page, not JSON
     app.json.sort_keys = False  # type: ignore[attr-defined]
     state = MockState(config, engine, store)
     app.extensions[EXTENSION] = state

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--image-dir", help="folder init/mask images may name as file:NAME (default none)")
     run.add_argument("--image-allow-hosts", help="hosts init/mask image URLs may be fetched from (default loopback)")
     run.add_argument("--webhook-allow-hosts", help="hosts webhooks may be delivered to (default loopback)")
+    run.add_argument("--admin-token", help="token /__mock/ requires (Authorization: Bearer TOKEN); a non-loopback "
+                     "--host without one gets a generated token, printed at start (also MOCKSERVER_ADMIN_TOKEN)")
     run.add_argument("--latency", help="delay before every answer: fixed:S, uniform:MIN,MAX or lognormal:MEDIAN,SIGMA")
     return parser
 

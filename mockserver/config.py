@@ -117,6 +117,8 @@ class MockConfig:
     fault_reset_ratio: float = 0.0  # share whose connection is reset (after handling)
     fault_truncated_ratio: float = 0.0  # share whose JSON body is cut in half (after handling)
     journal: bool = True  # record requests for GET /__mock/requests (capped by max_log_entries)
+    # Exposure (mockserver/admin.py): /__mock/ needs this token when set; a non-loopback bind sets one.
+    admin_token: str | None = field(default=None, repr=False)  # sent as Authorization: Bearer or X-Mock-Admin-Token
 
     def __post_init__(self) -> None:
         for name in ("processing_ratio", "error_ratio", "failed_ratio"):

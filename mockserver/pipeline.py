@@ -388,7 +388,7 @@ class Engine:
             "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
         }
         if secrets:  # the key echoed where no field name marks it secret (a prompt, a URL, a header)
-            free = {name: entry[name] for name in ("path", "headers", "body", "warnings", "response")}
+            free = {name: entry[name] for name in ("path", "headers", "body", "warnings", "response", "track_id")}
             entry.update(mask_values(free, secrets))
         self.journal.record(entry)
 
@@ -480,7 +480,8 @@ class Engine:
             drop = drop_u < cfg.webhook_drop_ratio
             copies = 2 if dup_u < cfg.webhook_duplicate_ratio else 1
         delay = 0.0 if self._webhook_delay.is_zero else self.latency.cap(self.rng.draw(self._webhook_delay.draw))
-        self.webhooks.schedule(job, base_url, copies=copies, drop=drop, delay=delay)
+        self.webhooks.schedule(job, base_url, copies=copies, drop=drop, delay=delay,
+                               secrets=(trace.key,) if trace.key else ())
 
     def _fetch(self, incoming: Incoming, body: dict[str, Any], owner: str,
                prefer: dict[str, str], warnings: list[str], trace: _Trace) -> Outcome:

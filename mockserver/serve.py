@@ -12,10 +12,12 @@ after a worker starts, so the first answer does not wait for it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from typing import Any
 
+from mockserver.admin import ensure_admin_token, is_loopback_host
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.state import MockState, mock_state
@@ -106,6 +108,9 @@ def serve(config: MockConfig) -> int:
         print("mockserver: --workers > 1 needs a shared store (sqlite or redis://...), not memory",
               file=sys.stderr)
         return 2
+    token, generated = ensure_admin_token(config.host, config.admin_token)
+    if token != config.admin_token:
+        config = dataclasses.replace(config, admin_token=token)
     try:
         app = create_app(config)
     except StoreError as exc:
@@ -123,6 +128,7 @@ def serve(config: MockConfig) -> int:
             f"({mode}, profile {config.profile}, {workers}, store {_store_name(config)}, {seeds})",
             flush=True,
         )
+        print(_exposure_note(config, generated), flush=True)
 
     try:
         import gunicorn  # noqa: F401
@@ -137,6 +143,20 @@ def serve(config: MockConfig) -> int:
     _freeze_heap()  # before the fork: workers share these pages and never collect them
     _run_gunicorn(app, state, config, on_ready)
     return 0
+
+
+def _exposure_note(config: MockConfig, generated: bool) -> str:
+    """Who can reach the mock, and what guards its admin API (printed at start)."""
+    if is_loopback_host(config.host):
+        reach = f"bound to loopback ({config.host}): only this machine can connect"
+    else:
+        reach = (f"WARNING: bound to {config.host}, a non-loopback address: other machines can connect; "
+                 f"the admin API /__mock/ requires the admin token")
+    if not config.admin_token:
+        return f"{reach}; admin API /__mock/ open to local clients (set admin_token to require a token)"
+    if generated:  # printed once, so the user can use it; never written anywhere else
+        return (f"{reach}; generated admin token (send Authorization: Bearer <token>): {config.admin_token}")
+    return f"{reach}; /__mock/ requires the configured admin token (Authorization: Bearer <token>)"
 
 
 def _store_name(config: MockConfig) -> str:

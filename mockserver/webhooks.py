@@ -30,7 +30,7 @@ from typing import Any, Callable
 import orjson
 
 from contracts.redact import redact_text
-from mockserver.journal import limit, scrub
+from mockserver.journal import limit, mask_values, scrub
 from mockserver.jobs import Job
 from mockserver.netpolicy import FetchError, FetchRefused, NetPolicy
 
@@ -111,6 +111,7 @@ class WebhookDispatcher:
         self._in_flight = 0
         self._handoff = 0  # taken off the pending list or the retry heap, not yet queued
         self._open: dict[int, list[Any]] = {}  # job id -> [copies left, copies delivered, owner]
+        self._secrets: dict[int, tuple[str, ...]] = {}  # job id -> values to mask in its records (in flight only)
         self._seq = itertools.count()
         self._scheduler: threading.Thread | None = None
         self._workers: list[threading.Thread] = []
@@ -121,11 +122,16 @@ class WebhookDispatcher:
 
     # -- what the pipeline and the admin API call -------------------------------------------------
 
-    def schedule(self, job: Job, base_url: str, copies: int = 1, drop: bool = False, delay: float = 0.0) -> None:
-        """Deliver ``job``'s webhook when it is done (never blocks on the network)."""
+    def schedule(self, job: Job, base_url: str, copies: int = 1, drop: bool = False, delay: float = 0.0,
+                 secrets: tuple[str, ...] = ()) -> None:
+        """Deliver ``job``'s webhook when it is done (never blocks on the network). ``secrets`` (the
+        API key) are masked wherever the delivery log would otherwise echo them (track_id, URL, body)."""
         with self._cond:
             full = len(self._pending) >= self.queue_size
             if not full:
+                wanted = tuple(s for s in secrets if isinstance(s, str) and len(s) >= 4)
+                if wanted:
+                    self._secrets[job.id] = wanted
                 self._pending[job.id] = _Pending(job.id, job.owner, job.ready_at, str(job.webhook), base_url,
                                                  max(1, copies), drop, max(0.0, delay), self._epoch(job.owner))
                 self._poked = True
@@ -151,14 +157,17 @@ class WebhookDispatcher:
                 self._pending.clear()
                 self._retries.clear()
                 self._open.clear()
+                self._secrets.clear()
             else:
                 self._epochs[owner] = self._epochs.get(owner, 0) + 1
                 for job_id in [j for j, p in self._pending.items() if p.owner == owner]:
                     del self._pending[job_id]
+                    self._secrets.pop(job_id, None)
                 self._retries = [a for a in self._retries if a.owner != owner]
                 heapq.heapify(self._retries)
                 for job_id in [j for j, counts in self._open.items() if counts[2] == owner]:
                     del self._open[job_id]
+                    self._secrets.pop(job_id, None)
             self._cond.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
@@ -259,6 +268,8 @@ class WebhookDispatcher:
     def _start(self, item: _Pending) -> None:
         job = self.store.get_job(item.job_id)
         if job is None or job.owner != item.owner:
+            with self._cond:
+                self._secrets.pop(item.job_id, None)
             return  # forgotten (reset, or dropped by the store's cap): nothing to announce
         body = self.build_body(job, item.base_url)
         payload = orjson.dumps(body)
@@ -266,6 +277,8 @@ class WebhookDispatcher:
             self._record(job.id, job.owner, job.track_id, item.url, 1, 0, "dropped", None,
                          "dropped on purpose (webhook_drop_ratio, a rule or Prefer: webhook=drop)", 0.0, True, body)
             self._set_status(job.id, "dropped")
+            with self._cond:
+                self._secrets.pop(job.id, None)
             return
         with self._cond:
             self._open[job.id] = [item.copies, 0, job.owner]
@@ -389,6 +402,8 @@ class WebhookDispatcher:
                 self._open[attempt.job_id] = counts
         if done:
             self._set_status(attempt.job_id, "success" if counts[1] else "failed")
+            with self._cond:
+                self._secrets.pop(attempt.job_id, None)
 
     # -- records ---------------------------------------------------------------------------------------
 
@@ -418,4 +433,8 @@ class WebhookDispatcher:
         }
         if body is not None:
             entry["payload"] = _redact_strings(limit(scrub(body)))
+        with self._cond:
+            secrets = self._secrets.get(job_id, ())
+        if secrets:
+            entry = mask_values(entry, secrets)
         self.store.append(WEBHOOKS_LOG, entry)

@@ -1,0 +1,191 @@
+"""Secrets and exposure: an API key never leaves the process; the admin API is guarded off loopback.
+
+One distinctive key is sent through every path a request can take (valid, refused, rejected by
+the key table, a fault, a webhook, a broken body, an output GET, admin calls) and then looked
+for in every sink: response bodies and headers, the journal, the webhook log and its payloads,
+the webhook receiver's copy, admin answers, and everything the server process logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from mockserver import serve as serve_module
+from mockserver.admin import ensure_admin_token, is_loopback_host, presented_token
+from mockserver.config import KeyRule, MockConfig, load_config
+from mockserver.receiver import WebhookReceiver
+
+INPAINT = "/api/v6/images/inpaint"
+FETCH = "/api/v6/images/fetch"
+SECRET = "sk-LEAKCANARY-7f3a9c2e41d8b6"  # nothing else in the mock contains this text
+REFUSED = "sk-REFUSEDCANARY-55e0a1b2c3"
+
+
+def _all_text(client) -> str:
+    """Everything the admin API will show about past requests and webhooks."""
+    parts = []
+    for path in ("/__mock/requests", "/__mock/webhooks", "/__mock/rules", "/__mock/health", "/__mock/clock",
+                 f"/__mock/requests?key={SECRET}", f"/__mock/webhooks?key={SECRET}"):
+        parts.append(client.get(path).get_data(as_text=True))
+    parts.append(client.post("/__mock/requests/count", json={"key": SECRET, "expect": 99}).get_data(as_text=True))
+    return "\n".join(parts)
+
+
+def test_a_distinctive_key_appears_in_no_sink_whatever_path_the_request_takes(make_app, valid_body, caplog):
+    caplog.set_level(logging.DEBUG)
+    app = make_app(processing_ratio=0.0, keys={REFUSED: KeyRule(valid=False)}, webhook_backoff=0.01,
+                   webhook_retries=0, validate_responses=True)
+    client = app.test_client()
+    seen: list[str] = []
+
+    def send(body, raw: bytes | None = None, **headers):
+        answer = client.post(INPAINT, data=raw if raw is not None else json.dumps(body),
+                             content_type="application/json", headers=headers)
+        seen.append(answer.get_data(as_text=True) + json.dumps(dict(answer.headers)))
+        return answer
+
+    with WebhookReceiver() as hook, WebhookReceiver(default_status=500) as failing:
+        body = dict(valid_body, key=SECRET, track_id="t-1", webhook=hook.url)
+        made = send(body, Prefer="variant=success").json
+        send(dict(body, webhook=failing.url))  # a failing receiver: errors recorded
+        send(dict(body, key=REFUSED))  # refused by the key table
+        send(dict(body, width=3))  # a validation error
+        send(body, Prefer="variant=error, error=rate_limit")
+        send(body, Prefer="fault=outage")
+        send(body, Prefer="fault=truncated")
+        send(body, Prefer="bogus=1")
+        send(dict(body, init_image="http://169.254.169.254/latest/meta-data/"))  # SSRF refusal
+        send({}, raw=b'{"key": "' + SECRET.encode() + b'", "broken": ')  # malformed JSON
+        send({}, raw=b'{"key": "' + SECRET.encode() + b'", "x": "\xff"}')  # not UTF-8
+        send({}, raw=b'{"key": "' + SECRET.encode() + b'", "key": "other"}')  # duplicate key
+        seen.append(client.post(f"{FETCH}/{made['id']}", json={"key": SECRET}).get_data(as_text=True))
+        seen.append(client.post(FETCH, json={"key": SECRET, "request_id": "999"}).get_data(as_text=True))
+        seen.append(json.dumps(dict(client.get(urlsplit(made["output"][0]).path).headers)))
+        client.post("/__mock/rules", json={"key": SECRET, "operation": "inpaint",
+                                           "respond": {"variant": "error"}, "times": 1})
+        send(body)
+        # the key echoed where no field name marks it secret: masked in the journal too
+        send(dict(body, prompt=f"echo {SECRET} please", track_id=f"t-{SECRET}",
+                  webhook=f"{hook.url}?token={SECRET}"), **{"X-Debug": SECRET})
+        assert client.post("/__mock/webhooks/wait", json={"timeout": 10}).json["idle"]
+        hook.wait_for(1)
+        delivered = hook.deliveries[0].body.decode("utf-8", "replace")
+
+    assert client.get("/__mock/requests", query_string={"key": SECRET}).json["count"] >= 12
+    store = app.extensions["modelslab_mock"].store
+    sinks = {
+        "responses": "\n".join(seen[:-1]),  # the last one echoes the prompt it was sent, as the service does
+        "a webhook body": delivered,
+        "admin answers": _all_text(client),
+        "logs": caplog.text,
+        "the journal": json.dumps(store.entries("requests")),
+        "the webhook log": json.dumps([{k: v for k, v in e.items() if k != "payload"}
+                                       for e in store.entries("webhooks")]),
+    }
+    for name, text in sinks.items():
+        assert SECRET not in text, f"the API key leaked into {name}"
+        assert REFUSED not in text, f"the refused API key leaked into {name}"
+
+
+def _admin_client(make_app, token="s3cret-admin-token"):
+    return make_app(admin_token=token).test_client()
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"X-Mock-Admin-Token": "wrong"},
+                                     {"Authorization": "Basic czNjcmV0LWFkbWluLXRva2Vu"}])
+def test_with_an_admin_token_the_admin_api_refuses_calls_without_it(make_app, headers):
+    client = _admin_client(make_app)
+    for method, path in (("GET", "/__mock/requests"), ("POST", "/__mock/reset"), ("POST", "/__mock/rules"),
+                         ("POST", "/__mock/clock"), ("GET", "/__mock/health")):
+        answer = client.open(path, method=method, json={"advance": 1}, headers=headers)
+        assert answer.status_code == 401, (method, path)
+        assert answer.json["status"] == "error" and "admin token" in answer.json["message"]
+        assert "s3cret" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "Bearer s3cret-admin-token"},
+                                     {"authorization": "bearer  s3cret-admin-token "},
+                                     {"X-Mock-Admin-Token": "s3cret-admin-token"}])
+def test_with_the_admin_token_the_admin_api_works_and_the_api_itself_needs_none(make_app, valid_body, headers):
+    client = _admin_client(make_app)
+    assert client.post("/__mock/clock", json={"advance": 5}, headers=headers).status_code == 200
+    assert client.get("/__mock/requests", headers=headers).json["count"] == 0
+    assert client.post(INPAINT, json=valid_body).json["status"] == "success"  # the API is not gated
+
+
+def test_without_an_admin_token_the_loopback_admin_api_stays_open(client):
+    assert client.get("/__mock/health").status_code == 200
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("localhost", True), ("::1", True),
+                                            ("[::1]", True), ("127.8.9.10", True), ("0.0.0.0", False),
+                                            ("::", False), ("192.168.1.4", False), ("example.org", False)])
+def test_which_binds_are_loopback(host, loopback):
+    assert is_loopback_host(host) is loopback
+    token, generated = ensure_admin_token(host, None)
+    assert (token is None) is loopback and generated is (not loopback)
+    assert ensure_admin_token(host, "mine") == ("mine", False)
+
+
+def test_generated_tokens_are_long_and_fresh():
+    tokens = {ensure_admin_token("0.0.0.0", None)[0] for _ in range(20)}
+    assert len(tokens) == 20 and all(len(t) >= 24 for t in tokens)
+
+
+def test_presented_token_reads_both_header_forms():
+    assert presented_token({"Authorization": "Bearer abc"}) == "abc"
+    assert presented_token({"X-Mock-Admin-Token": " abc "}) == "abc"
+    assert presented_token({"Authorization": "Basic abc"}) is None
+    assert presented_token({}) is None
+
+
+def test_the_admin_token_comes_from_the_environment_and_is_never_in_the_config_repr():
+    config = load_config(cli={}, environ={"MOCKSERVER_ADMIN_TOKEN": "tok-from-env"})
+    assert config.admin_token == "tok-from-env"
+    assert "tok-from-env" not in repr(config)
+
+
+def _start_without_binding(monkeypatch, config):
+    """Run ``serve`` up to the point the server would listen, and return what it printed and used."""
+    used = {}
+
+    def fake_run(app, state, config, on_ready):
+        used["config"] = config
+        used["app"] = app
+        on_ready()
+
+    monkeypatch.setattr(serve_module, "_run_gunicorn", fake_run)
+    assert serve_module.serve(config) == 0
+    return used
+
+
+def test_a_non_loopback_bind_generates_a_token_says_so_and_enforces_it(monkeypatch, capsys, tmp_path):
+    used = _start_without_binding(monkeypatch, MockConfig(host="0.0.0.0", store="memory", port=4999))
+    out = capsys.readouterr().out
+    token = used["config"].admin_token
+    assert token and "non-loopback" in out and "WARNING" in out and token in out
+    client = used["app"].test_client()
+    assert client.get("/__mock/health").status_code == 401
+    assert client.get("/__mock/health", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_configured_token_is_required_but_never_printed(monkeypatch, capsys):
+    _start_without_binding(monkeypatch, MockConfig(host="0.0.0.0", store="memory", admin_token="given-tok-123"))
+    out = capsys.readouterr().out
+    assert "requires the configured admin token" in out and "given-tok-123" not in out
+
+
+def test_the_default_bind_is_loopback_and_says_so(monkeypatch, capsys):
+    used = _start_without_binding(monkeypatch, MockConfig(store="memory"))
+    assert used["config"].host == "127.0.0.1" and used["config"].admin_token is None
+    assert "bound to loopback" in capsys.readouterr().out
+
+
