@@ -23,7 +23,7 @@ from typing import Any, Callable
 from contracts.sample import sample
 from contracts.spec import Operation, operations, relative_base_path
 from mockserver import bodies, errors, faults
-from mockserver.artefacts import OUTPUT_NAME, Artefacts
+from mockserver.artefacts import OUTPUT_NAME, Artefacts, own_output
 from mockserver.clock import Clock
 from mockserver.config import MockConfig
 from mockserver.jobs import Job
@@ -51,6 +51,8 @@ _CODE_ERRORS: dict[int, Callable[[], errors.ApiError]] = {
 }
 _WEBHOOK_WORDS = ("deliver", "drop", "duplicate")
 _IMAGE_FIELDS = ("init_image", "mask_image")
+_OFFLINE = "is not reachable offline; using a placeholder"
+_OFFLINE_CACHE = 1024
 _RESPONSE_SUMMARY = ("status", "id", "eta", "message", "nsfw_content_detected", "webhook_status")
 
 
@@ -176,6 +178,7 @@ class Engine:
             timeout=config.webhook_timeout, retries=config.webhook_retries, backoff=config.webhook_backoff,
             workers=config.webhook_workers, queue_size=config.webhook_queue_size,
         )
+        self._offline_refs: dict[tuple[str, str], Any] = {}  # see _precheck
         words = [re.escape(w) for w in config.nsfw_words if w]
         self._nsfw = re.compile(r"\b(?:" + "|".join(words) + r")\b", re.IGNORECASE) if words else None
 
@@ -448,7 +451,7 @@ class Engine:
         if not self.config.model_allowed(body.get("model_id", "")):
             return self._error(errors.model_not_found(), warnings, owner)
         for name in _IMAGE_FIELDS:
-            check = self.artefacts.precheck(body.get(name), name)
+            check = self._precheck(body.get(name), name)
             if check.warning:
                 warnings.append(check.warning)
             if check.error is not None:
@@ -465,6 +468,27 @@ class Engine:
             self._schedule_webhook(job, incoming.base_url, prefer, trace, warnings)
         # The answer describes the job as it was made: eta is exactly the one chosen (replayable).
         return self._job_outcome(job, incoming.base_url, owner, warnings, now=job.created_at)
+
+    def _precheck(self, ref: Any, name: str) -> Any:
+        """``artefacts.precheck``, remembering the answers that depend on nothing but the string: a URL
+        whose host is not on the allow-list is refused before any lookup (no DNS), the same way every
+        time; most clients send the same few URLs, and the check parses the URL and the host each time.
+        Anything that depends on DNS, files, jobs or a fetch is checked afresh on every request."""
+        if type(ref) is not str or len(ref) > 2048:
+            return self.artefacts.precheck(ref, name)
+        key = (name, ref)
+        check = self._offline_refs.get(key)
+        if check is not None:
+            return check
+        check = self.artefacts.precheck(ref, name)
+        if (check.error is None and check.warning is not None and check.warning.endswith(_OFFLINE)
+                and "://" in ref and ref[:5].lower() not in ("file:", "data:") and own_output(ref) is None
+                and ref.strip() not in self.artefacts.sources.url_map
+                and "not on the allow-list" in (self.artefacts.sources.net.check(ref.strip()) or "")):
+            if len(self._offline_refs) >= _OFFLINE_CACHE:
+                self._offline_refs.clear()
+            self._offline_refs[key] = check
+        return check
 
     def _schedule_webhook(self, job: Job, base_url: str, prefer: dict[str, str], trace: _Trace,
                           warnings: list[str]) -> None:
