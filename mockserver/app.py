@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from contracts.spec import load_document
 from mockserver.admin import admin_blueprint
 from mockserver.config import MockConfig
+from mockserver.fastpath import FastPath
 from mockserver.generations import generations_blueprint
 from mockserver.http import json_response
 from mockserver.pipeline import Engine, Incoming, Outcome
@@ -85,6 +86,7 @@ def create_app(config: MockConfig | None = None, store: Store | None = None) -> 
     app = Flask("mockserver")
     app.url_map.merge_slashes = False  # "//" would be an HTML 308 redirect page, not JSON
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     state = MockState(config, engine, store)
     app.extensions[EXTENSION] = state
     for op_id, op in engine.operations.items():
@@ -93,4 +95,6 @@ def create_app(config: MockConfig | None = None, store: Store | None = None) -> 
     app.register_blueprint(admin_blueprint(state))
     app.register_blueprint(generations_blueprint(state))
     _register_error_pages(app)
+    # The API's POST routes skip Flask's per-request machinery (same answers, a third of the CPU).
+    app.wsgi_app = FastPath(engine, app.wsgi_app, config.public_url, config.max_body_bytes)  # type: ignore[method-assign]
     return app

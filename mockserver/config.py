@@ -117,6 +117,7 @@ class MockConfig:
     fault_reset_ratio: float = 0.0  # share whose connection is reset (after handling)
     fault_truncated_ratio: float = 0.0  # share whose JSON body is cut in half (after handling)
     journal: bool = True  # record requests for GET /__mock/requests (capped by max_log_entries)
+    max_body_bytes: int = 32 * 1024 * 1024  # larger bodies: 413 "Invalid API Request", unread (fits 2 data-URI images)
     # Exposure (mockserver/admin.py): /__mock/ needs this token when set; a non-loopback bind sets one.
     admin_token: str | None = field(default=None, repr=False)  # sent as Authorization: Bearer or X-Mock-Admin-Token
 
@@ -135,7 +136,7 @@ class MockConfig:
             raise ConfigError(f"profile must be one of {sorted(PROFILES)}, not {self.profile!r}")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port must be 1-65535, not {self.port}")
-        for name in ("workers", "threads", "max_jobs", "max_log_entries"):
+        for name in ("workers", "threads", "max_jobs", "max_log_entries", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.job_ttl < 0:
