@@ -54,6 +54,10 @@ _IMAGE_FIELDS = ("init_image", "mask_image")
 _OFFLINE = "is not reachable offline; using a placeholder"
 _OFFLINE_CACHE = 1024
 _RESPONSE_SUMMARY = ("status", "id", "eta", "message", "nsfw_content_detected", "webhook_status")
+#: What the spec's ``\S`` (an ECMA-262 regex, as the validator reads it) calls blank; Python's
+#: ``str.strip()`` also strips \x1c-\x1f and \x85, which made spec-valid keys "Invalid Api Key".
+_SPEC_SPACE = "\t\n\v\f\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 
 def owner_of(key: str) -> str:
@@ -211,7 +215,7 @@ class Engine:
             raise _Ended(self._refuse(trace, errors.invalid_request(), str(exc)))
         trace.raw = body
         key = body.get("key")
-        if not isinstance(key, str) or not key.strip():
+        if not isinstance(key, str) or not key.strip(_SPEC_SPACE):
             raise _Ended(self._refuse(trace, errors.invalid_api_key(), "key is missing or empty"))
         trace.key = key
         trace.owner = owner = owner_of(key)

@@ -449,3 +449,19 @@ def test_any_json_value_in_any_field_gets_an_answer_never_a_server_error(make_ap
 
 
 _SHARED: dict[str, Any] = {}
+
+
+SPACES = " \t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff\u180e"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(key=st.text(alphabet=SPACES + "k", min_size=1, max_size=4))
+def test_a_key_is_blank_exactly_when_the_spec_says_so(make_app, key):
+    """The spec's ``pattern: '\\S'`` is an ECMA regex: \\x1c-\\x1f and \\x85 are not blank there, though
+    Python's ``str.strip`` removes them; a key the spec accepts is never "Invalid Api Key"."""
+    import jsonschema_rs
+
+    spec_ok = jsonschema_rs.validator_for({"type": "string", "minLength": 1, "pattern": r"\S"}).is_valid(key)
+    client = _SHARED.setdefault("strict", make_app(strict=True, http_errors=True).test_client())
+    answer = client.post(FETCH, json={"key": key, "request_id": "1"})
+    assert (answer.status_code == 401) is (not spec_ok), (key, answer.json)

@@ -1,0 +1,57 @@
+"""Schemathesis against the mock on a real socket: positive and negative data, every check.
+
+The in-process run (test_schemathesis_inprocess.py) skips HTTP; this one goes through a real
+loopback server, so what is tested is what a client gets over the wire (headers, framing,
+content types, the WSGI fast path). More than 2,000 cases over the three operations, half
+valid and half invalid by the spec; every Schemathesis check runs on every answer, including
+``not_a_server_error`` and ``response_schema_conformance``, and the mock also validates its own
+answers (``validate_responses``: a body outside the spec would be a 500). As in the in-process
+run, the mock is strict with ``--http-errors``, the mode in which a generic tool can check the
+spec's promise (invalid data is a 4xx, valid data a 200, or a 404 for an id nobody made).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from contracts.spec import spec_path
+
+CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
+    {"checks": {"positive_data_acceptance": {"expected-statuses": [200, 404]}}}
+)
+#: Cases per operation and mode: 2 x (500 + 2 x 260) = 2,040.
+EXAMPLES = {"POST /inpaint": 500, "POST /fetch/{id}": 260, "POST /fetch": 260}
+MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+
+
+@pytest.mark.slow
+def test_two_thousand_generated_cases_on_a_live_mock_get_no_5xx_and_only_answers_the_spec_allows(live_server):
+    server = live_server(seed=11, strict=True, http_errors=True, models=("*",), processing_ratio=0.3,
+                         failed_ratio=0.1, validate_responses=True)
+    schema = schemathesis.openapi.from_path(str(spec_path()), config=CONFIG)
+    session = requests.Session()
+    ran: Counter[str] = Counter()
+    statuses: Counter[int] = Counter()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in MODES:
+
+            @settings(max_examples=EXAMPLES[operation.label], deadline=None, database=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def run(case):
+                response = case.call_and_validate(base_url=server.url + "/api/v6/images", session=session)
+                ran[f"{operation.label} {mode.value}"] += 1
+                statuses[response.status_code] += 1
+                assert response.status_code < 500, response.text[:300]
+
+            run()
+    assert sum(ran.values()) >= 2000, ran
+    assert set(ran) == {f"{label} {mode.value}" for label in EXAMPLES for mode in MODES}
+    assert statuses[200] > 100 and sum(n for code, n in statuses.items() if 400 <= code < 500) > 500, statuses
+    assert not any(code >= 500 for code in statuses), statuses
