@@ -13,7 +13,7 @@ the load).
 
 from __future__ import annotations
 
-import import os
+import os
 import socket
 import sqlite3
 import subprocess
