@@ -17,14 +17,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable
 
-from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wsgi import get_host
+import re
 
 from mockserver.http import dumps
 from mockserver.pipeline import Engine, Incoming
 from mockserver.responses import encode
 
-__all__ = ["FastPath", "TOO_LARGE"]
+__all__ = ["FastPath", "TOO_LARGE", "host_url", "request_headers", "status_line"]
 
 log = logging.getLogger("mockserver")
 
@@ -35,12 +34,40 @@ _HOST_CACHE_LIMIT = 256
 _CHUNK = 64 * 1024
 
 
+#: Status lines as werkzeug sends them, for the codes the engine answers with (werkzeug itself,
+#: an import Flask needs but the fast path does not, is asked only about any other code).
+_STATUS = {
+    200: "200 OK", 400: "400 BAD REQUEST", 401: "401 UNAUTHORIZED", 404: "404 NOT FOUND",
+    413: "413 REQUEST ENTITY TOO LARGE", 422: "422 UNPROCESSABLE ENTITY", 429: "429 TOO MANY REQUESTS",
+    500: "500 INTERNAL SERVER ERROR", 502: "502 BAD GATEWAY", 503: "503 SERVICE UNAVAILABLE",
+    504: "504 GATEWAY TIMEOUT", 524: "524 UNKNOWN",
+}
+
+#: A Host header that needs no IDNA or percent decoding and no validation beyond this pattern.
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[1-9][0-9]{0,4})?")
+
+
 def status_line(code: int) -> str:
     """The status line werkzeug would send ("404 NOT FOUND", "524 UNKNOWN")."""
-    return f"{code} {HTTP_STATUS_CODES.get(code, 'unknown').upper()}"
+    found = _STATUS.get(code)
+    if found is None:
+        from werkzeug.http import HTTP_STATUS_CODES
+
+        found = f"{code} {HTTP_STATUS_CODES.get(code, 'unknown').upper()}"
+    return found
 
 
-_STATUS = {code: status_line(code) for code in HTTP_STATUS_CODES}
+def host_url(environ: dict[str, Any]) -> str:
+    """``request.host_url`` without the trailing slash: the Host header (or the server's address)."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if (scheme in ("http", "https") and host is not None and _PLAIN_HOST.fullmatch(host)
+            and "xn--" not in host.lower() and int(host.rpartition(":")[2] if ":" in host else 1) <= 65535):
+        return f"{scheme}://{host.lower().removesuffix(':80' if scheme == 'http' else ':443')}"
+    from werkzeug.sansio.utils import get_current_url
+    from werkzeug.wsgi import get_host
+
+    return get_current_url(scheme, get_host(environ)).rstrip("/")
 
 
 def request_headers(environ: dict[str, Any]) -> dict[str, str]:
@@ -97,6 +124,13 @@ class FastPath:
                 return self._serve(operation, params, path, environ, start_response)
         return self.fallback(environ, start_response)
 
+    def test_client(self) -> Any:
+        """A werkzeug test client, as ``Flask.test_client()`` gives for the Flask app."""
+        from werkzeug.test import Client
+        from werkzeug.wrappers import Response
+
+        return Client(self, Response)
+
     # -- one request ----------------------------------------------------------------------------
 
     def _serve(self, operation: str, params: dict[str, str], path: str, environ: dict[str, Any],
@@ -130,7 +164,7 @@ class FastPath:
             data = dumps({"status": "error", "message": "mock bug: internal error", "kind": type(exc).__name__})
         items = list(headers.items())
         items.append(("Content-Length", str(len(data))))
-        start_response(_STATUS.get(status) or status_line(status), items)
+        start_response(status_line(status), items)
         return [data]
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
@@ -164,14 +198,11 @@ class FastPath:
                 raise BodyTooLarge
 
     def _base_url(self, environ: dict[str, Any]) -> str:
-        """``request.host_url`` without the trailing slash (the Host header, validated by werkzeug)."""
-        scheme = environ.get("wsgi.url_scheme", "http")
-        key = (scheme, environ.get("HTTP_HOST"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"))
+        key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+               environ.get("SERVER_PORT"))
         found = self._hosts.get(key)
         if found is None:
-            from werkzeug.sansio.utils import get_current_url
-
-            found = get_current_url(scheme, get_host(environ)).rstrip("/")
+            found = host_url(environ)
             if len(self._hosts) >= _HOST_CACHE_LIMIT:
                 self._hosts.clear()
             self._hosts[key] = found

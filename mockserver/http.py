@@ -7,7 +7,6 @@ from typing import Any
 import json
 
 import orjson
-from flask import Response
 
 __all__ = ["dumps", "json_response"]
 
@@ -20,6 +19,8 @@ def dumps(body: Any) -> bytes:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """JSON the way the real service sends it (key order kept, no spaces)."""
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    """JSON the way the real service sends it (key order kept, no spaces), as a Flask response."""
+    from flask import Response  # here: the WSGI fast path sends JSON without Flask
+
     return Response(dumps(body), status=status, headers=headers, mimetype="application/json")

@@ -17,18 +17,28 @@ import logging
 import sys
 from typing import Any
 
-from mockserver.admin import ensure_admin_token, is_loopback_host
-from mockserver.app import create_app
+from mockserver.app import LazyWSGI, build_state, flask_app, serving_app
 from mockserver.config import MockConfig
-from mockserver.state import MockState, mock_state
+from mockserver.state import MockState
 from mockserver.stores import StoreError
 
 __all__ = ["gunicorn_options", "serve", "worker_seed"]
 
 log = logging.getLogger("mockserver")
 
-#: Seconds a worker waits after start before loading openapi-core (keeps the first answers quick).
+#: Seconds a worker waits after start before loading Flask and openapi-core (keeps the first answers quick).
 WARM_UP_DELAY = 1.0
+
+#: Bind addresses that are loopback without asking mockserver.admin (which imports Flask).
+_LOOPBACK_LITERALS = ("127.0.0.1", "localhost", "::1")
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_LITERALS:
+        return True
+    from mockserver.admin import is_loopback_host
+
+    return is_loopback_host(host)
 
 
 def worker_seed(seed: int, age: int) -> int:
@@ -65,10 +75,12 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-def _warm_up_later(state: MockState) -> None:
+def _warm_up_later(state: MockState, flask: LazyWSGI | None = None) -> None:
     import threading
 
     def load() -> None:
+        if flask is not None:
+            flask.load()  # the admin API, output files and error pages
         for validator in state.engine.validators.values():
             lazy = getattr(validator.openapi, "load", None)
             if lazy is not None:
@@ -98,7 +110,7 @@ def _run_gunicorn(app, state: MockState, config: MockConfig, on_ready) -> None:
     def post_fork(server, worker) -> None:
         if config.workers > 1:
             state.engine.rng.reseed(worker_seed(state.engine.rng.seed, worker.age))
-        _warm_up_later(state)
+        _warm_up_later(state, app.fallback if isinstance(app.fallback, LazyWSGI) else None)
 
     MockServer().run()
 
@@ -108,15 +120,18 @@ def serve(config: MockConfig) -> int:
         print("mockserver: --workers > 1 needs a shared store (sqlite or redis://...), not memory",
               file=sys.stderr)
         return 2
-    token, generated = ensure_admin_token(config.host, config.admin_token)
-    if token != config.admin_token:
-        config = dataclasses.replace(config, admin_token=token)
+    generated = False
+    if config.admin_token or not _is_loopback(config.host):
+        from mockserver.admin import ensure_admin_token
+
+        token, generated = ensure_admin_token(config.host, config.admin_token)
+        if token != config.admin_token:
+            config = dataclasses.replace(config, admin_token=token)
     try:
-        app = create_app(config)
+        state = build_state(config)
     except StoreError as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 2
-    state = mock_state(app)
     seed = state.engine.rng.seed
     mode = "strict" if config.strict else "compat"
     workers = f"{config.workers} worker(s) x {config.threads} thread(s)"
@@ -137,8 +152,11 @@ def serve(config: MockConfig) -> int:
 
         on_ready()
         _warm_up_later(state)
-        run_simple(config.host, config.port, app, threaded=True, use_reloader=False)
+        run_simple(config.host, config.port, flask_app(state), threaded=True, use_reloader=False)
         return 0
+    # Flask is built in each worker after its first second (or on its first non-API request):
+    # the API's POST routes are answered by the fast path without it, so the first answer is quick.
+    app = serving_app(state)
     state.store.close()  # no connection may cross the fork: each worker opens its own
     _freeze_heap()  # before the fork: workers share these pages and never collect them
     _run_gunicorn(app, state, config, on_ready)
@@ -147,7 +165,7 @@ def serve(config: MockConfig) -> int:
 
 def _exposure_note(config: MockConfig, generated: bool) -> str:
     """Who can reach the mock, and what guards its admin API (printed at start)."""
-    if is_loopback_host(config.host):
+    if _is_loopback(config.host):
         reach = f"bound to loopback ({config.host}): only this machine can connect"
     else:
         reach = (f"WARNING: bound to {config.host}, a non-loopback address: other machines can connect; "

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from mockserver.config import MockConfig
 from mockserver.pipeline import Engine
 from mockserver.store import Store
+
+if TYPE_CHECKING:  # the fast path serves without Flask; only the type is needed here
+    from flask import Flask
 
 __all__ = ["MockState", "mock_state"]
 

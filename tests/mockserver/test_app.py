@@ -384,3 +384,29 @@ def test_a_seed_wider_than_64_bits_is_a_field_error_not_a_500(client, valid_body
     assert response.status_code == 200
     assert response.json == {"status": "error", "message": {
         "seed": ["The seed field must not be greater than 9223372036854775807."]}}
+
+
+def test_the_served_app_answers_the_api_before_flask_is_even_imported(tmp_path) -> None:
+    """``mockserver run`` answers its first POST from the fast path; Flask loads later, for the rest."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import json, sys
+        from mockserver.app import build_state, serving_app
+        from mockserver.config import MockConfig
+        app = serving_app(build_state(MockConfig(store="sqlite:///{tmp_path}/s.sqlite3", processing_ratio=0.0)))
+        client = app.test_client()
+        body = {{"key": "k", "model_id": "pony-realism", "prompt": "a cat", "width": 512, "height": 512,
+                "init_image": "https://example.com/i.png", "mask_image": "https://example.com/m.png"}}
+        made = client.post("/api/v6/images/inpaint", json=body).get_json()
+        fetched = client.post(f"/api/v6/images/fetch/{{made['id']}}", json={{"key": "k"}}).get_json()
+        before = "flask" in sys.modules
+        health = client.get("/__mock/health").status_code
+        missing = client.get("/nowhere").get_json()
+        print(json.dumps([made["status"], fetched["status"], before, health, missing["code"], "flask" in sys.modules]))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == '["success", "success", false, 200, 404, true]'

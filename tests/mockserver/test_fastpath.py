@@ -149,3 +149,30 @@ def test_request_headers_match_werkzeug() -> None:
     environ = EnvironBuilder(path="/", method="POST", data=b"{}", content_type="application/json",
                              headers={"X-Thing_Two": "a", "Prefer": "b", "Content-Length": "2"}).get_environ()
     assert request_headers(environ) == dict(EnvironHeaders(environ))
+
+
+def test_status_lines_are_werkzeugs() -> None:
+    from werkzeug.wrappers import Response
+
+    from mockserver.fastpath import status_line
+
+    for code in (200, 400, 401, 404, 405, 413, 418, 422, 429, 500, 502, 503, 504, 524, 599):
+        assert status_line(code) == Response(status=code).status
+
+
+@settings(max_examples=300, deadline=None)
+@given(scheme=st.sampled_from(["http", "https"]),
+       host=st.one_of(st.none(), st.text(max_size=30),
+                      st.from_regex(r"[a-zA-Z0-9.-]{1,20}(:[0-9]{1,5})?", fullmatch=True),
+                      st.sampled_from(["xn--bcher-kva.example", "127.0.0.1:80", "h:443", "[::1]:8080", "a%41b"])))
+def test_host_url_is_werkzeugs(scheme: str, host: str | None) -> None:
+    from werkzeug.wrappers import Request
+
+    from mockserver.fastpath import host_url
+
+    environ = EnvironBuilder(path="/", base_url=f"{scheme}://placeholder:8123/").get_environ()
+    if host is None:
+        environ.pop("HTTP_HOST", None)
+    else:
+        environ["HTTP_HOST"] = host
+    assert host_url(environ) == Request(environ).host_url.rstrip("/")
