@@ -189,3 +189,53 @@ def test_the_default_bind_is_loopback_and_says_so(monkeypatch, capsys):
     assert "bound to loopback" in capsys.readouterr().out
 
 
+
+
+def test_a_real_server_writes_the_key_to_no_log(tmp_path, valid_body):
+    """The server as users run it: everything gunicorn, its workers and the mock print."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "mock.toml"
+    config.write_text(f'[keys."{REFUSED}"]\nvalid = false\n')
+    log_path = tmp_path / "server.log"
+    with open(log_path, "w") as log, WebhookReceiver(default_status=500) as failing:
+        proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--port", str(port), "--workers", "2",
+                                 "--store", f"sqlite:///{tmp_path / 's.sqlite3'}", "--config", str(config)],
+                                stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if requests.get(url + "/__mock/health", timeout=1).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    pass
+                assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.05)
+            body = dict(valid_body, key=SECRET, webhook=failing.url)
+            made = requests.post(url + INPAINT + f"?key={SECRET}", json=body, timeout=10).json()
+            requests.post(url + INPAINT, json=dict(body, key=REFUSED), timeout=10)
+            requests.post(url + INPAINT, json=dict(body, width=3), timeout=10)
+            requests.post(url + INPAINT, data=b'{"key": "' + SECRET.encode() + b'", ', timeout=10,
+                          headers={"Content-Type": "application/json"})
+            for fault in ("outage", "truncated", "rate_limit"):
+                requests.post(url + INPAINT, json=body, headers={"Prefer": f"fault={fault}"}, timeout=10)
+            try:
+                requests.post(url + INPAINT, json=body, headers={"Prefer": "fault=reset"}, timeout=10)
+            except requests.RequestException:
+                pass  # the connection is dropped on purpose
+            requests.post(f"{url}{FETCH}/{made['id']}", json={"key": SECRET}, timeout=10)
+            requests.get(url + "/__mock/requests", params={"key": SECRET}, timeout=10)
+            requests.post(url + "/__mock/webhooks/wait", json={"timeout": 10}, timeout=15)
+            requests.get(url + f"/__mock/no-such-route?key={SECRET}", timeout=10)
+            requests.get(url + f"/generations/{SECRET}.png", timeout=10)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+    text = log_path.read_text()
+    assert "modelslab-mock on http://127.0.0.1" in text and "bound to loopback" in text
+    assert SECRET not in text and REFUSED not in text, text
