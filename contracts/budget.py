@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 from contracts.transport import HttpResponse, Transport
 
-__all__ = ["BudgetSpent", "BudgetTransport", "CallBudget", "DEFAULT_REAL_BUDGET"]
+__all__ = ["BudgetSpent", "BudgetTransport", "CallBudget", "DEFAULT_REAL_BUDGET", "announce_uncaptured"]
 
 DEFAULT_REAL_BUDGET = 5
 
@@ -28,6 +28,20 @@ def _announce(line: str) -> None:
     print(line, file=sys.__stderr__ or sys.stderr, flush=True)
 
 
+def announce_uncaptured(config: Any) -> Callable[[str], None]:
+    """An announcer for inside pytest: suspends output capture so the line reaches the terminal."""
+
+    def announce(line: str) -> None:
+        capman = config.pluginmanager.getplugin("capturemanager")
+        if capman is None:
+            _announce(line)
+            return
+        with capman.global_and_fixture_disabled():
+            print(line, file=sys.stderr, flush=True)
+
+    return announce
+
+
 class CallBudget:
     def __init__(self, limit: int = DEFAULT_REAL_BUDGET, announce: Callable[[str], None] = _announce,
                  label: str = "real API call"):
@@ -36,7 +50,7 @@ class CallBudget:
         self.limit = limit
         self.spent = 0
         self.label = label
-        self._announce = announce
+        self.announce = announce  # replaceable: a pytest run routes it around output capture
         self._lock = threading.Lock()
 
     @property
@@ -54,7 +68,7 @@ class CallBudget:
                 raise BudgetSpent(f"{self.label} budget spent ({self.spent}/{self.limit} calls used); not sending {what}")
             self.spent += 1
             spent = self.spent
-        self._announce(f"{self.label} {spent}/{self.limit}: {what}")
+        self.announce(f"{self.label} {spent}/{self.limit}: {what}")
         return spent
 
     def summary(self) -> str:

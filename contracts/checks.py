@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 from contracts.curl import curl_command
 from contracts.redact import redact
 from contracts.schema_validation import problems
-from contracts.spec import SPEC_FILE, Operation, load_document, operations, relative_base_path
+from contracts.spec import SPEC_FILE, Operation, deref, load_document, operations, relative_base_path
 from contracts.transport import HttpResponse
 
 __all__ = [
@@ -96,12 +96,13 @@ class Exchange:
         return body.get("status") if isinstance(body, dict) and isinstance(body.get("status"), str) else None
 
     def requested(self, name: str) -> Any:
-        """A request field as the server should read it: ``"512"`` -> 512, absent -> spec default."""
+        """A request field as the server should read it: ``"512"`` -> 512 for a numeric field,
+        absent -> the spec default."""
         body = self.request_body if isinstance(self.request_body, dict) else {}
         value = body.get(name)
         if value is None and name == "steps":
             value = body.get("num_inference_steps")
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        if isinstance(value, str) and name in _numeric_fields() and value.strip().lstrip("+-").isdigit():
             return int(value)
         if value is None:
             return _DEFAULTS.get(name)
@@ -159,6 +160,19 @@ def _spec_data(spec: str) -> tuple[dict[str, Any], dict[str, Operation], str]:
     """The spec, its operations and base path, read once per process (checks run per exchange)."""
     document = load_document(spec)
     return document, operations(document), relative_base_path(document)
+
+
+@lru_cache(maxsize=8)
+def _numeric_fields(spec: str = SPEC_FILE) -> frozenset[str]:
+    """Inpaint fields the spec types as numbers (only these may arrive as ``"512"``)."""
+    document, by_id, _ = _spec_data(spec)
+    schema = deref(by_id["inpaint"].body_schema or {}, document) if "inpaint" in by_id else {}
+    found = set()
+    for name, sub in schema.get("properties", {}).items():
+        kinds = {b.get("type") for b in sub.get("oneOf", sub.get("anyOf", [sub]))}
+        if kinds & {"integer", "number"}:
+            found.add(name)
+    return frozenset(found)
 
 
 def operation_for(method: str, url: str, spec: str = SPEC_FILE) -> tuple[str, dict[str, str]]:

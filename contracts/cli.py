@@ -1,0 +1,100 @@
+"""``contracts``: run the contract suite against a target, or lint a spec.
+
+``contracts run --target mock --junit-xml out.xml``   property, stateful and scenario tests
+``contracts run --target http://127.0.0.1:4010``      a running mock (or any server)
+``contracts run --target real``                       the real API, positive-only, budgeted
+``contracts lint openapi/upstream-pony-inpaint.yaml``  examples vs their schemas
+
+Exit codes: 0 passed (or everything skipped with a reason), 1 failures or contradictions,
+2 usage errors, other values are pytest's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from contracts.budget import DEFAULT_REAL_BUDGET
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contracts", description="Contract tests for the ModelsLab inpaint API.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the contract suite against a target",
+                         description="Run the packaged contract suite (Schemathesis property tests, a stateful "
+                                     "inpaint->fetch run, job scenarios) against a target.")
+    run.add_argument("--target", default="mock",
+                     help="mock (start a strict mock on a free port; default), real (https://modelslab.com with "
+                          "MODELSLAB_API_KEY, budgeted), a URL (e.g. http://127.0.0.1:4010), or "
+                          "wsgi:module:attr for an in-process WSGI app (attr() calls a factory)")
+    run.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report (key redacted)")
+    run.add_argument("--cassette", metavar="PATH", help="record every exchange to a VCR-style YAML (key redacted)")
+    run.add_argument("--seed", type=int, default=0, help="seed for the mock and for Hypothesis (default 0)")
+    run.add_argument("--max-examples", type=int, help="examples per property test (default: the profile's)")
+    run.add_argument("--stateful-steps", type=int, default=8, help="steps per stateful scenario (default 8)")
+    run.add_argument("--budget", type=int, default=DEFAULT_REAL_BUDGET,
+                     help=f"hard cap on real-API calls (default {DEFAULT_REAL_BUDGET})")
+    run.add_argument("--key", help="API key to send (default: MODELSLAB_API_KEY for real, a fresh test key else)")
+    run.add_argument("--profile", choices=("dev", "ci", "real-api"),
+                     help="Hypothesis profile (default: CONTRACTS_PROFILE, ci on CI, real-api for real, else dev)")
+    run.add_argument("--example-db", metavar="SPEC",
+                     help="Hypothesis example database: none, memory, DIR, redis://host:port/db, "
+                          "readonly:SPEC, or A+B (also CONTRACTS_EXAMPLE_DB)")
+    run.add_argument("--compat-mock", action="store_true",
+                     help="with --target mock: start the mock in compat mode (then invalid-but-coercible input "
+                          "is accepted by design, and MLC108 only checks that valid input is not rejected)")
+    run.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
+    run.add_argument("-v", "--verbose", action="store_true", help="one line per test")
+
+    lint = sub.add_parser("lint", help="check every example of a spec against its schema",
+                          description="Report each example (and default) that contradicts its schema, with JSON "
+                                      "pointers. For a spec with POST /inpaint the docs' example body is included.")
+    lint.add_argument("spec", help="OpenAPI file (a path, or a name in openapi/)")
+    lint.add_argument("--example", action="append", default=[], metavar="FILE[:OPERATION]",
+                      help="also check this JSON file against an operation's request body (default /inpaint)")
+    lint.add_argument("--no-docs-example", action="store_true", help="do not include the docs' example body")
+    lint.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from contracts.mock_process import MockStartError
+    from contracts.runner import RunOptions, run
+    from contracts.targets import TargetError
+
+    options = RunOptions(target=args.target, junit_xml=args.junit_xml, cassette=args.cassette, seed=args.seed,
+                         max_examples=args.max_examples, stateful_steps=args.stateful_steps, budget=args.budget,
+                         key=args.key, profile=args.profile, example_db=args.example_db, keyword=args.keyword,
+                         verbose=args.verbose, compat_mock=args.compat_mock)
+    try:
+        return run(options)
+    except (TargetError, MockStartError, ValueError) as exc:
+        print(f"contracts run: {exc}", file=sys.stderr)
+        return 2
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from contracts.lint import lint_spec
+
+    try:
+        report = lint_spec(args.spec, args.example, docs_example=False if args.no_docs_example else None)
+    except (OSError, ValueError) as exc:
+        print(f"contracts lint: {exc}", file=sys.stderr)
+        return 2
+    print(report.to_json() if args.format == "json" else report.text())
+    return 0 if report.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    return _lint(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
