@@ -239,3 +239,36 @@ def test_a_real_server_writes_the_key_to_no_log(tmp_path, valid_body):
     text = log_path.read_text()
     assert "modelslab-mock on http://127.0.0.1" in text and "bound to loopback" in text
     assert SECRET not in text and REFUSED not in text, text
+
+
+def test_a_real_server_with_an_admin_token_refuses_admin_calls_without_it(tmp_path, valid_body):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--port", str(port), "--workers", "2",
+                             "--store", f"sqlite:///{tmp_path / 's.sqlite3'}", "--admin-token", "tok-live-42"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the API answers as soon as the server is up; no token is needed for it
+            try:
+                answer = requests.post(url + INPAINT, json=valid_body, timeout=1)
+                if answer.status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the mock did not come up"
+            time.sleep(0.05)
+        for _ in range(6):  # new connections: both workers, before and after their admin routes load
+            bare = requests.get(url + "/__mock/requests", headers={"Connection": "close"}, timeout=10)
+            assert bare.status_code == 401 and bare.json()["status"] == "error"
+            assert requests.post(url + "/__mock/reset", headers={"Connection": "close"}, timeout=10).status_code == 401
+        good = requests.get(url + "/__mock/requests", headers={"Authorization": "Bearer tok-live-42"}, timeout=10)
+        assert good.status_code == 200 and good.json()["count"] >= 1
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    assert "requires the configured admin token" in out and "tok-live-42" not in out
