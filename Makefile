@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test bench clean
+.PHONY: run test bench contracts clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required ($(PYTHON) is older)"; exit 1; }
@@ -25,6 +25,12 @@ test: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The contract suite against a freshly started strict mock (JUnit report in reports/), and the
+# lint of the project spec's own examples. `contracts run --help` for other targets.
+contracts: $(STAMP)
+	$(BIN)/contracts run --target mock --junit-xml reports/contracts.xml
+	$(BIN)/contracts lint openapi/modelslab-pony-inpaint.yaml --no-docs-example
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

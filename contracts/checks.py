@@ -593,6 +593,8 @@ class ContractChecker:
             return found
 
     def assert_ok(self, exchange: Exchange | HttpResponse) -> Exchange:
+        """The exchange, if every enabled check passes; else ``ContractViolation`` explaining each."""
+        __tracebackhide__ = True
         if isinstance(exchange, HttpResponse):
             exchange = Exchange.from_http(exchange, self.context.spec)
         violations = self.run(exchange)

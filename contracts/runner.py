@@ -86,7 +86,10 @@ def target_from_spec(options: RunOptions) -> Iterator[Target]:
     if spec.startswith("wsgi:"):
         yield Target.for_wsgi(_wsgi_app(spec), key=options.key)
         return
-    yield Target.for_url(spec, key=options.key)
+    target = Target.for_url(spec, key=options.key)
+    if not target.is_mock:
+        target.probe()
+    yield target
 
 
 def _redact_report(report: Any) -> None:
@@ -147,6 +150,8 @@ class SuitePlugin:
             terminalreporter.write_line(self.target.budget.summary())
         if self.options.cassette:
             terminalreporter.write_line(f"cassette (redacted): {self.options.cassette}")
+        if self.options.junit_xml:
+            terminalreporter.write_line(f"JUnit report (redacted): {self.options.junit_xml}")
 
 
 def _pytest_args(options: RunOptions) -> list[str]:
@@ -155,7 +160,7 @@ def _pytest_args(options: RunOptions) -> list[str]:
             "-o", "junit_family=xunit2", "-o", "junit_logging=system-err",
             "-o", "junit_suite_name=contracts", "-rsfE", "-W", "ignore::DeprecationWarning",
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    args.append("-v" if options.verbose else "-q")
+    args += ["-v", "--tb=long"] if options.verbose else ["-q", "--tb=short"]
     if options.junit_xml:
         args += ["--junit-xml", options.junit_xml]
     if options.keyword:

@@ -163,7 +163,7 @@ def load_schema(target: Any, *, max_examples: int | None = None, spec: str = SPE
     """The spec as a Schemathesis schema aimed at ``target`` (positive-only for the real API)."""
     register_checks()
     schema = schemathesis.openapi.from_path(str(spec_path(spec)))
-    schema.config.update(base_url=target.base_url)
+    schema.config.update(base_url=target.base_url, request_timeout=60)
     positive_only = target.positive_only if negative is None else not negative
     modes = [GenerationMode.POSITIVE] if positive_only else [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
     schema.config.generation.update(modes=modes, max_examples=max_examples)

@@ -77,7 +77,11 @@ def cheapest_inpaint_body(spec: str | None = None) -> dict[str, Any]:
 
 def _api_base(url: str) -> str:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        port_ok = parts.port is not None or not parts.netloc.endswith(":")
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         raise TargetError(f"not a target URL: {url!r} (expected http(s)://host:port[/api/v6/images], "
                           "'mock', 'real' or 'wsgi:module:attr')")
     path = parts.path.rstrip("/")
@@ -137,6 +141,13 @@ class Target:
                                           f"(they spend at most {budget} calls)"),
             description=f"{base} (budget {budget} calls)",
         )
+
+    def probe(self) -> None:
+        """Raise ``TargetError`` if nothing answers at the target at all (fail once, clearly)."""
+        try:
+            self.transport.request("GET", self.root_url + "/", timeout=10)
+        except OSError as exc:
+            raise TargetError(f"cannot reach {self.base_url}: {exc}") from None
 
     def _discover_mock(self) -> None:
         admin = MockAdmin(self.root_url, self.transport)

@@ -90,8 +90,9 @@ def _reachable(host: str, port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A real Redis: $REDIS_URL, else 127.0.0.1:6379, else a throwaway redis-server; skip if none."""
-    url = os.environ.get("REDIS_URL")
+    """A real Redis: $REDIS_URL (or CI's $MOCK_TEST_REDIS_URL), else 127.0.0.1:6379, else a throwaway
+    redis-server; skipped with the reason if none of these exists."""
+    url = os.environ.get("REDIS_URL") or os.environ.get("MOCK_TEST_REDIS_URL")
     if url:
         yield url
         return

@@ -7,6 +7,7 @@ key the run is skipped, and the budget is tested against a local mock standing i
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -110,6 +111,11 @@ def test_the_real_api_budget_is_printed_as_spent_and_never_exceeded(make_app, se
 def test_unusable_targets_are_usage_errors():
     result = contracts("run", "--target", "not a target")
     assert result.returncode == 2 and "not a target URL" in result.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = contracts("run", "--target", f"http://127.0.0.1:{port}")
+    assert result.returncode == 2 and f"cannot reach http://127.0.0.1:{port}/api/v6/images" in result.stderr
 
 
 def test_wsgi_targets_name_an_app_or_a_factory(tmp_path, monkeypatch):

@@ -54,7 +54,7 @@ def test_the_real_key_is_registered_as_a_secret_everywhere():
     assert "sk-real-abcdef-987" not in redact_text("Authorization: Token sk-real-abcdef-987 in a log line")
 
 
-@pytest.mark.parametrize("bad", ["ftp://x", "localhost:4010", "nonsense"])
+@pytest.mark.parametrize("bad", ["ftp://x", "localhost:4010", "nonsense", "http://127.0.0.1:", "http://h:99999"])
 def test_unusable_urls_are_rejected_with_the_accepted_forms(bad):
     with pytest.raises(TargetError, match="'mock', 'real' or 'wsgi:module:attr'"):
         Target.for_url(bad)
