@@ -146,6 +146,16 @@ class Journal:
         if self.enabled:
             self.store.append(REQUESTS_LOG, entry)
 
+    def record_with_job(self, job: Any, entry: dict[str, Any]) -> None:
+        """Store a new job and its request's entry: one transaction where the store offers it
+        (SQLite: one write lock instead of two), else one after the other."""
+        together = getattr(self.store, "put_job_and_append", None)
+        if self.enabled and together is not None:
+            together(job, REQUESTS_LOG, entry)
+            return
+        self.store.put_job(job)
+        self.record(entry)
+
     def entries(self, since: int = 0) -> list[dict[str, Any]]:
         return self.store.entries(REQUESTS_LOG, since)
 

@@ -110,6 +110,7 @@ class _Trace:
     late_fault: str | None = None
     track_id: Any = None
     job_id: int | None = None
+    unsaved_job: Job | None = None  # a new job, written with the journal entry in one go
 
 
 def _no_lone_surrogates(body: dict[str, Any]) -> None:
@@ -197,7 +198,11 @@ class Engine:
             outcome = ended.outcome
         self._check_response(incoming.operation, outcome)
         self._finish(incoming, outcome, trace)
-        self._record(incoming, outcome, trace, started)
+        try:
+            self._record(incoming, outcome, trace, started)
+        finally:
+            if trace.unsaved_job is not None:  # no journal (or it failed): the job alone
+                self.store.put_job(trace.unsaved_job)
         if outcome.delay > 0:
             self.sleep(outcome.delay)
         return outcome
@@ -397,7 +402,11 @@ class Engine:
         if secrets:  # the key echoed where no field name marks it secret (a prompt, a URL, a header)
             free = {name: entry[name] for name in ("path", "headers", "body", "warnings", "response", "track_id")}
             entry.update(mask_values(free, secrets))
-        self.journal.record(entry)
+        if trace.unsaved_job is None:
+            self.journal.record(entry)
+        else:
+            self.journal.record_with_job(trace.unsaved_job, entry)
+            trace.unsaved_job = None
 
     # -- choosing -----------------------------------------------------------------------------
 
@@ -467,7 +476,10 @@ class Engine:
         job = self._new_job(body, owner, choice)
         if job.webhook:
             job.webhook_status = "pending"
-        self.store.put_job(job)
+        if job.webhook:
+            self.store.put_job(job)  # stored before a delivery thread can look at it
+        else:
+            trace.unsaved_job = job  # stored with the journal entry, before the answer is sent
         if job.webhook:
             self._schedule_webhook(job, incoming.base_url, prefer, trace, warnings)
         # The answer describes the job as it was made: eta is exactly the one chosen (replayable).

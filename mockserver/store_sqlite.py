@@ -25,6 +25,11 @@ from mockserver.store import FIRST_JOB_ID, decode_doc, encode_doc
 
 __all__ = ["SqliteStore"]
 
+
+def _now(action):
+    """Run a statement inside a transaction that already holds the write lock (no retrying)."""
+    return action()
+
 #: Bumped when the tables change; an older file is emptied and rebuilt (it is a mock's state).
 SCHEMA_VERSION = 2
 
@@ -170,16 +175,24 @@ class SqliteStore:
 
     def put_job(self, job: Job) -> None:
         """One statement, so one implicit transaction: the cheapest write SQLite has."""
+        self._put_job(self._db(), job, self._retry)
+
+    def put_job_and_append(self, job: Job, log: str, entry: dict[str, Any]) -> int:
+        """``put_job`` and ``append`` in one transaction (a new job and its journal entry)."""
+        with self._write() as db:
+            self._put_job(db, job, _now)
+            return self._append(db, log, entry, _now)
+
+    def _put_job(self, db: sqlite3.Connection, job: Job, run) -> None:
         now = self._wall()
-        db = self._db()
         params = (job.id, job.owner, job.file_prefix, now, encode_doc(job))
-        self._retry(lambda: db.execute(
+        run(lambda: db.execute(
             "INSERT OR REPLACE INTO jobs (id, owner, file_prefix, stored_at, data) VALUES (?, ?, ?, ?, ?)", params))
         if self.max_jobs <= EXACT_CAP or job.id % SWEEP == 0:
             # Ids count up, so the newest max_jobs ids are the ones kept: an indexed range delete.
-            self._retry(lambda: db.execute("DELETE FROM jobs WHERE id <= ?", (job.id - self.max_jobs,)))
+            run(lambda: db.execute("DELETE FROM jobs WHERE id <= ?", (job.id - self.max_jobs,)))
             if self.job_ttl:  # reads already ignore expired rows; this frees their space
-                self._retry(lambda: db.execute(
+                run(lambda: db.execute(
                     "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs ORDER BY id LIMIT 512) AND stored_at <= ?",
                     (now - self.job_ttl,)))
 
@@ -213,18 +226,19 @@ class SqliteStore:
     def append(self, log: str, entry: dict[str, Any]) -> int:
         """One statement: the next number is one past the log's newest entry, or past the
         high-water mark a namespace reset left (so numbers are never handed out twice)."""
+        return self._append(self._db(), log, entry, self._retry)
+
+    def _append(self, db: sqlite3.Connection, log: str, entry: dict[str, Any], run) -> int:
         owner = entry.get("owner")
-        db = self._db()
         params = (log, log, "log:" + log, owner if isinstance(owner, str) else None, encode_doc(entry))
-        seq = self._retry(lambda: db.execute(
+        seq = run(lambda: db.execute(
             "INSERT INTO logs (log, seq, owner, data) VALUES (?, 1 + max("
             "coalesce((SELECT max(seq) FROM logs WHERE log = ?), 0), "
             "coalesce((SELECT value FROM counters WHERE name = ?), 0)), ?, ?) RETURNING seq",
             params).fetchall())[0][0]
         if self.max_log_entries <= EXACT_CAP or seq % SWEEP == 0:
             # The newest max_log_entries numbers are kept: an indexed range delete.
-            self._retry(lambda: db.execute("DELETE FROM logs WHERE log = ? AND seq <= ?",
-                                           (log, seq - self.max_log_entries)))
+            run(lambda: db.execute("DELETE FROM logs WHERE log = ? AND seq <= ?", (log, seq - self.max_log_entries)))
         return int(seq)
 
     def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:

@@ -59,3 +59,32 @@ def test_references_that_depend_on_the_world_are_checked_every_time(make_app, va
         client.post(INPAINT, json=valid_body)
     assert [ref for ref, _ in seen] == ["http://127.0.0.1:9/x.png"] * 2 + [
         "https://example.com/a.png", "file:mask.png", "file:mask.png"]
+
+
+def _made_and_fetched(app, valid_body) -> tuple[dict, dict]:
+    client = app.test_client()
+    made = client.post(INPAINT, json=valid_body).get_json()
+    fetched = client.post(f"/api/v6/images/fetch/{made['id']}", json={"key": valid_body["key"]}).get_json()
+    return made, fetched
+
+
+def test_a_new_job_is_stored_with_its_journal_entry_or_alone(make_app, valid_body, tmp_path) -> None:
+    for journal in (True, False):
+        app = make_app(processing_ratio=0.0, journal=journal, store=f"sqlite:///{tmp_path}/j{journal}.sqlite3")
+        made, fetched = _made_and_fetched(app, valid_body)
+        assert made["status"] == fetched["status"] == "success" and fetched["id"] == made["id"]
+        entries = app.test_client().get("/__mock/requests").get_json()["requests"]
+        assert [e["job_id"] for e in entries] == ([made["id"], made["id"]] if journal else [])
+
+
+def test_the_job_is_stored_even_when_the_journal_write_fails(make_app, valid_body) -> None:
+    app = make_app(processing_ratio=0.0)
+    journal = mock_state(app).engine.journal
+
+    def broken(job, entry):
+        raise RuntimeError("disk full")
+
+    journal.record_with_job = broken  # type: ignore[method-assign]
+    answer = app.test_client().post(INPAINT, json=valid_body)
+    assert answer.status_code == 500
+    assert len(mock_state(app).store) == 1

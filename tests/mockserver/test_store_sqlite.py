@@ -119,3 +119,32 @@ def test_the_default_store_is_a_sqlite_file_in_the_state_folder(tmp_path):
     app = create_app(MockConfig(state_dir=str(tmp_path / "state")))
     store = app.extensions["modelslab_mock"].store
     assert isinstance(store, SqliteStore) and store.path == str(tmp_path / "state" / "mock.sqlite3")
+
+
+def _new_job(job_id: int) -> "Job":
+    from mockserver.jobs import Job
+
+    return Job(id=job_id, owner="o", created_at=0.0, ready_at=0.0, outcome="success", file_prefix=f"p{job_id}",
+               samples=1, width=512, height=512, seed=1, generation_time=1.0, meta={})
+
+
+def test_a_job_and_its_journal_entry_are_written_together(tmp_path):
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    first = store.append("requests", {"owner": "o", "n": 1})
+    job = _new_job(store.next_id())
+    seq = store.put_job_and_append(job, "requests", {"owner": "o", "n": 2})
+    assert seq == first + 1
+    assert store.get_job(job.id) == job
+    assert [e["n"] for e in store.entries("requests")] == [1, 2]
+    other = SqliteStore(tmp_path / "s.sqlite3")  # another worker sees both
+    assert other.get_job(job.id) == job and len(other.entries("requests")) == 2
+
+
+def test_a_job_and_entry_that_cannot_both_be_written_leave_neither(tmp_path):
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    job = _new_job(store.next_id())
+    with pytest.raises(TypeError):
+        store.put_job_and_append(job, "requests", {"owner": "o", "bad": object()})
+    assert store.get_job(job.id) is None and store.entries("requests") == []
+    store.put_job(job)  # the connection is usable afterwards
+    assert store.get_job(job.id) == job
