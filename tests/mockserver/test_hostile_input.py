@@ -465,3 +465,15 @@ def test_a_key_is_blank_exactly_when_the_spec_says_so(make_app, key):
     client = _SHARED.setdefault("strict", make_app(strict=True, http_errors=True).test_client())
     answer = client.post(FETCH, json={"key": key, "request_id": "1"})
     assert (answer.status_code == 401) is (not spec_ok), (key, answer.json)
+
+
+def test_a_chunked_body_over_the_limit_is_answered_413(live_server, valid_body):
+    server = live_server(max_body_bytes=16 * 1024, processing_ratio=0.0)
+    chunk = b"x" * 8192
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(4)) + b"0\r\n\r\n"
+    head = (f"POST {INPAINT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    answer = _raw_request(server.port, head + chunks)
+    assert b" 413 " in answer.partition(b"\r\n")[0], answer[:200]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["message"] == INVALID_REQUEST
+    assert requests.post(server.url + INPAINT, json=valid_body, timeout=10).json()["status"] == "success"
