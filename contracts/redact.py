@@ -17,7 +17,8 @@ __all__ = ["MASK", "SECRET_FIELDS", "mask_registered", "register_secret", "redac
 MASK = "***"
 
 #: Field names whose values are secret wherever they appear (body, query, headers, meta).
-SECRET_FIELDS = frozenset({"key", "api_key", "apikey", "authorization", "x-api-key", "token", "admin_token"})
+SECRET_FIELDS = frozenset({"key", "api_key", "apikey", "authorization", "x-api-key", "token", "admin_token",
+                           "x-mock-admin-token"})
 
 _secrets: set[str] = set()
 _lock = threading.Lock()

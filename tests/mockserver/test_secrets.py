@@ -272,3 +272,13 @@ def test_a_real_server_with_an_admin_token_refuses_admin_calls_without_it(tmp_pa
         proc.terminate()
         out, _ = proc.communicate(timeout=15)
     assert "requires the configured admin token" in out and "tok-live-42" not in out
+
+
+def test_the_admin_token_sent_with_api_calls_is_masked_in_the_journal(make_app, valid_body):
+    """Clients often send one set of headers with every call: the admin token must not be kept."""
+    client = _admin_client(make_app)
+    token = {"X-Mock-Admin-Token": "s3cret-admin-token"}
+    client.post(INPAINT, json=valid_body, headers=token)
+    client.post(INPAINT, json=valid_body, headers={"Authorization": "Bearer s3cret-admin-token"})
+    journal = client.get("/__mock/requests", headers=token).get_data(as_text=True)
+    assert json.loads(journal)["count"] == 2 and "s3cret" not in journal
