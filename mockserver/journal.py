@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 import orjson
 
+import contracts.redact as _redact_module
 from contracts.redact import MASK, redact, redact_text
 from mockserver.scenarios import field_matches
 
@@ -131,8 +132,25 @@ def scrub(data: Any, secrets: Iterable[str] = ()) -> Any:
     return mask_values(redact(data), secrets)
 
 
+_SCRUBBED: dict[tuple[str, tuple[str, ...], int], str] = {}
+_SCRUBBED_LIMIT = 4096
+
+
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
-    return redact_text(text, extra=[s for s in secrets if isinstance(s, str) and len(s) >= 4])
+    """``redact_text`` with these secrets too; remembered for short texts (the same warnings come
+    back on every request). The answer also depends on the values registered with
+    ``contracts.redact``, a set that only grows: its size is part of the key."""
+    extra = tuple(s for s in secrets if isinstance(s, str) and len(s) >= 4)
+    if len(text) > 1024:
+        return redact_text(text, extra=extra)
+    key = (text, extra, len(_redact_module._secrets))
+    found = _SCRUBBED.get(key)
+    if found is None:
+        found = redact_text(text, extra=extra)
+        if len(_SCRUBBED) >= _SCRUBBED_LIMIT:
+            _SCRUBBED.clear()
+        _SCRUBBED[key] = found
+    return found
 
 
 class Journal:

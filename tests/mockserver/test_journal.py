@@ -195,3 +195,14 @@ def test_a_lone_surrogate_is_an_invalid_request_and_still_journalled(client, val
     [entry] = requests_of(client)
     assert entry["validation"]["valid"] is False and "surrogate" in entry["validation"]["errors"]["request"][0]
     assert "test-key" not in json.dumps(entry)
+
+
+def test_scrub_text_masks_a_value_registered_after_the_same_text_was_scrubbed() -> None:
+    from contracts.redact import register_secret
+    from mockserver.journal import scrub_text
+
+    text = "warning: prompt mentions late-registered-secret-4711"
+    assert scrub_text(text, ["some-key"]) == text
+    register_secret("late-registered-secret-4711")
+    assert "late-registered-secret-4711" not in scrub_text(text, ["some-key"])
+    assert scrub_text("uses some-key here", ["some-key"]) == "uses *** here"
