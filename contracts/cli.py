@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--compat-mock", action="store_true",
                      help="with --target mock: start the mock in compat mode (then invalid-but-coercible input "
                           "is accepted by design, and MLC108 only checks that valid input is not rejected)")
+    run.add_argument("--admin-token", help="admin token of a URL target mock started with one "
+                                           "(default: MOCKSERVER_ADMIN_TOKEN)")
     run.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per test")
 
@@ -69,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
     options = RunOptions(target=args.target, junit_xml=args.junit_xml, cassette=args.cassette, seed=args.seed,
                          max_examples=args.max_examples, stateful_steps=args.stateful_steps, budget=args.budget,
                          key=args.key, profile=args.profile, example_db=args.example_db, keyword=args.keyword,
-                         verbose=args.verbose, compat_mock=args.compat_mock)
+                         verbose=args.verbose, compat_mock=args.compat_mock, admin_token=args.admin_token)
     try:
         return run(options)
     except (TargetError, MockStartError, ValueError) as exc:

@@ -8,7 +8,8 @@ first, so the reader sees why nothing matched.
 
 The request journal (``GET /__mock/requests``) and the webhook log (``GET /__mock/webhooks``)
 are newer admin endpoints; against a mock without them these helpers raise
-``AdminEndpointMissing`` (a clear message, never a confusing 404 body).
+``AdminEndpointMissing`` (a clear message, never a confusing 404 body). A mock started with an
+admin token gets it as ``Authorization: Bearer`` (and the token is registered as a secret).
 """
 
 from __future__ import annotations
@@ -18,14 +19,19 @@ import time
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from contracts.redact import redact
+from contracts.redact import redact, register_secret
 from contracts.transport import HttpResponse, Transport
 
-__all__ = ["AdminEndpointMissing", "AdminError", "MockAdmin", "RequestCountMismatch", "WebhookTimeout"]
+__all__ = ["AdminEndpointMissing", "AdminError", "AdminTokenRequired", "MockAdmin", "RequestCountMismatch",
+           "WebhookTimeout"]
 
 
 class AdminError(RuntimeError):
     """The mock's admin API answered something unexpected (the message quotes it)."""
+
+
+class AdminTokenRequired(AdminError):
+    """The mock protects its admin API with a token and none (or a wrong one) was given."""
 
 
 class AdminEndpointMissing(AdminError):
@@ -51,18 +57,25 @@ def _summary(entry: dict[str, Any]) -> str:
 
 class MockAdmin:
     def __init__(self, root_url: str, transport: Transport, sleep: Callable[[float], None] = time.sleep,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, token: str | None = None):
         self.root_url = root_url.rstrip("/")
         self.transport = transport
         self._sleep = sleep
         self._monotonic = monotonic
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if token:
+            register_secret(token)
 
     # -- plumbing ------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         url = f"{self.root_url}/__mock{path}" + (f"?{urlencode(params)}" if params else "")
-        answer: HttpResponse = self.transport.request(method, url, json_body=body)
+        answer: HttpResponse = self.transport.request(method, url, json_body=body, headers=self._headers)
+        if answer.status == 401:
+            raise AdminTokenRequired(
+                f"{method} /__mock{path}: the mock at {self.root_url} needs its admin token "
+                "(pass --admin-token or set MOCKSERVER_ADMIN_TOKEN)")
         if answer.status == 404 or answer.status == 405:
             raise AdminEndpointMissing(
                 f"{method} /__mock{path} is not served by the mock at {self.root_url} "

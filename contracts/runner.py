@@ -52,6 +52,7 @@ class RunOptions:
     keyword: str | None = None
     verbose: bool = False
     compat_mock: bool = False
+    admin_token: str | None = None
     pytest_args: list[str] = field(default_factory=list)
 
 
@@ -86,7 +87,7 @@ def target_from_spec(options: RunOptions) -> Iterator[Target]:
     if spec.startswith("wsgi:"):
         yield Target.for_wsgi(_wsgi_app(spec), key=options.key)
         return
-    target = Target.for_url(spec, key=options.key)
+    target = Target.for_url(spec, key=options.key, admin_token=options.admin_token)
     if not target.is_mock:
         target.probe()
     yield target

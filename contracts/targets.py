@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from contracts.budget import DEFAULT_REAL_BUDGET, BudgetTransport, CallBudget
-from contracts.mock_admin import MockAdmin
+from contracts.mock_admin import AdminTokenRequired, MockAdmin
 from contracts.redact import register_secret
 from contracts.transport import RequestsTransport, Transport, WSGITransport
 
@@ -29,6 +29,8 @@ __all__ = ["API_PATH", "KEY_ENV", "REAL_BASE_URL", "REAL_BASE_URL_ENV", "Target"
 API_PATH = "/api/v6/images"
 REAL_BASE_URL = "https://modelslab.com/api/v6/images"
 KEY_ENV = "MODELSLAB_API_KEY"
+#: The mock's admin token (the same variable ``mockserver run`` reads).
+ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
 #: Point ``--target real`` somewhere else (an enterprise base URL, or a local stand-in in tests).
 REAL_BASE_URL_ENV = "CONTRACTS_REAL_BASE_URL"
 
@@ -106,22 +108,25 @@ class Target:
     # -- constructors ------------------------------------------------------------------------
 
     @classmethod
-    def for_url(cls, url: str, key: str | None = None, *, name: str = "url") -> "Target":
-        """A server on a URL; if it is a modelslab mock (``/__mock/health``), its admin API is used."""
+    def for_url(cls, url: str, key: str | None = None, *, name: str = "url",
+                admin_token: str | None = None) -> "Target":
+        """A server on a URL; if it is a modelslab mock (``/__mock/health``), its admin API is used
+        (with ``admin_token``, default ``MOCKSERVER_ADMIN_TOKEN``, when the mock requires one)."""
         base = _api_base(url)
         transport = RequestsTransport()
         target = cls(name=name, base_url=base, transport=transport, key=key or default_test_key(),
                      description=base)
-        target._discover_mock()
+        target._discover_mock(admin_token)
         return target
 
     @classmethod
-    def for_wsgi(cls, app: Any, key: str | None = None, *, host: str = "localhost") -> "Target":
+    def for_wsgi(cls, app: Any, key: str | None = None, *, host: str = "localhost",
+                 admin_token: str | None = None) -> "Target":
         """A WSGI app in this process: no socket, no thread."""
         transport = WSGITransport(app, host=host)
         target = cls(name="wsgi", base_url=f"http://{host}{API_PATH}", transport=transport,
                      key=key or default_test_key(), app=app, description=f"in-process app {type(app).__name__}")
-        target._discover_mock()
+        target._discover_mock(admin_token)
         return target
 
     @classmethod
@@ -149,10 +154,13 @@ class Target:
         except OSError as exc:
             raise TargetError(f"cannot reach {self.base_url}: {exc}") from None
 
-    def _discover_mock(self) -> None:
-        admin = MockAdmin(self.root_url, self.transport)
+    def _discover_mock(self, admin_token: str | None = None) -> None:
+        token = admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
+        admin = MockAdmin(self.root_url, self.transport, token=token)
         try:
             health = admin.health()
+        except AdminTokenRequired as exc:
+            raise TargetError(str(exc)) from None
         except Exception:  # not a mock, or nothing listening: the tests will say so
             return
         if health.get("status") == "ok":

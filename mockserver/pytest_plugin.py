@@ -68,7 +68,7 @@ class MockServer:
         self.port = self._server.server_port
         self.root_url = f"http://127.0.0.1:{self.port}"
         self.url = f"{self.root_url}/api/v6/images"
-        self.admin = MockAdmin(self.root_url, RequestsTransport())
+        self.admin = MockAdmin(self.root_url, RequestsTransport(), token=getattr(config, "admin_token", None))
         self._errors = _ErrorCollector()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="modelslab-mock", daemon=True)
@@ -234,10 +234,11 @@ def contract_target(request: pytest.FixtureRequest, _contract_session_targets: d
             pytest.skip(target.skip_reason)
         yield target
         return
+    token = getattr(request.getfixturevalue("mock_config"), "admin_token", None)
     if choice == "mock":
-        target = Target.for_url(request.getfixturevalue("mock_server").url)
+        target = Target.for_url(request.getfixturevalue("mock_server").url, admin_token=token)
     elif choice == "inprocess":
-        target = Target.for_wsgi(request.getfixturevalue("mock_app"))
+        target = Target.for_wsgi(request.getfixturevalue("mock_app"), admin_token=token)
     else:
         target = Target.for_url(choice)
     try:

@@ -66,3 +66,14 @@ def test_the_cheapest_body_is_valid_and_asks_for_the_least():
     assert problems(body, operations(document)["inpaint"].body_schema, document=document) == []
     assert (body["width"], body["height"], body["samples"]) == (512, 512, 1)
     assert "webhook" not in body
+
+
+def test_a_mock_with_an_admin_token_needs_it_and_the_token_stays_secret(make_app, serve_wsgi, monkeypatch):
+    monkeypatch.delenv("MOCKSERVER_ADMIN_TOKEN", raising=False)
+    served = serve_wsgi(make_app(admin_token="tok-admin-7777"))
+    with pytest.raises(TargetError, match="needs its admin token"):
+        Target.for_url(served.url)
+    target = Target.for_url(served.url, admin_token="tok-admin-7777")
+    assert target.is_mock and target.admin.count_requests() == 0
+    assert "tok-admin-7777" not in redact_text("Authorization: x tok-admin-7777")
+    target.close()

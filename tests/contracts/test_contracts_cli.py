@@ -1,4 +1,5 @@
-"""``contracts run`` as a user runs it: against a started mock, a broken mock, and the real API.
+"""``contracts run`` (contracts/cli.py, contracts/runner.py) as a user runs it: against a started
+mock, a broken mock, and the real API.
 
 Each run is a real ``python -m contracts`` process. The real API is never contacted: without a
 key the run is skipped, and the budget is tested against a local mock standing in for it.
