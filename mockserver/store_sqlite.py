@@ -85,6 +85,7 @@ class SqliteStore:
         self._wall = wall
         self._busy_timeout = busy_timeout
         self._local = threading.local()
+        self._writers: dict[int, threading.Lock] = {}  # per process: see _writer
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._retry(self._create_schema)
 
@@ -140,17 +141,29 @@ class SqliteStore:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.002)
 
+    def _writer(self) -> threading.Lock:
+        """This process's write turn. Threads of one process queue here, on a lock that costs
+        nothing to wait for, instead of all polling SQLite's file lock (each failed try raises
+        and sleeps); only the other processes' writers are waited for in ``_retry``. One lock
+        per process id: a lock held by some thread at a fork would never be released in the child."""
+        pid = os.getpid()
+        lock = self._writers.get(pid)
+        if lock is None:
+            lock = self._writers.setdefault(pid, threading.Lock())
+        return lock
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: other processes wait for the lock rather than interleave."""
         db = self._db()
-        self._retry(lambda: db.execute("BEGIN IMMEDIATE"))
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._writer():
+            self._retry(lambda: db.execute("BEGIN IMMEDIATE"))
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         db = self._db()
@@ -166,16 +179,19 @@ class SqliteStore:
 
     def next_id(self) -> int:
         db = self._db()
-        row = self._retry(lambda: db.execute(
-            "INSERT INTO counters (name, value) VALUES ('job', ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-            (FIRST_JOB_ID + 1,),
-        ).fetchall())
+        with self._writer():
+            row = self._retry(lambda: db.execute(
+                "INSERT INTO counters (name, value) VALUES ('job', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+                (FIRST_JOB_ID + 1,),
+            ).fetchall())
         return int(row[0][0])
 
     def put_job(self, job: Job) -> None:
         """One statement, so one implicit transaction: the cheapest write SQLite has."""
-        self._put_job(self._db(), job, self._retry)
+        db = self._db()
+        with self._writer():
+            self._put_job(db, job, self._retry)
 
     def put_job_and_append(self, job: Job, log: str, entry: dict[str, Any]) -> int:
         """``put_job`` and ``append`` in one transaction (a new job and its journal entry)."""
@@ -226,7 +242,9 @@ class SqliteStore:
     def append(self, log: str, entry: dict[str, Any]) -> int:
         """One statement: the next number is one past the log's newest entry, or past the
         high-water mark a namespace reset left (so numbers are never handed out twice)."""
-        return self._append(self._db(), log, entry, self._retry)
+        db = self._db()
+        with self._writer():
+            return self._append(db, log, entry, self._retry)
 
     def _append(self, db: sqlite3.Connection, log: str, entry: dict[str, Any], run) -> int:
         owner = entry.get("owner")

@@ -148,3 +148,52 @@ def test_a_job_and_entry_that_cannot_both_be_written_leave_neither(tmp_path):
     assert store.get_job(job.id) is None and store.entries("requests") == []
     store.put_job(job)  # the connection is usable afterwards
     assert store.get_job(job.id) == job
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_a_worker_forked_while_a_thread_was_writing_can_write(tmp_path):
+    """Threads of a process take turns on a process lock; a fork must not inherit a held one."""
+    import threading
+
+    store = SqliteStore(tmp_path / "mock.sqlite3")
+    first = store.next_id()
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store._writer():  # a thread of the parent is in the middle of a write at the fork
+            holding.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    holding.wait(30)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=lambda: queue.put(store.next_id()))
+    child.start()
+    try:
+        assert queue.get(timeout=30) == first + 1
+    finally:
+        release.set()
+        thread.join(30)
+        child.join(30)
+    assert store.next_id() == first + 2
+
+
+def test_threads_of_one_process_take_turns_without_losing_a_write(tmp_path):
+    import threading
+
+    store = SqliteStore(tmp_path / "mock.sqlite3")
+    ids: list[int] = []
+
+    def work() -> None:
+        for _ in range(50):
+            job_id = store.next_id()
+            store.put_job_and_append(_new_job(job_id), "requests", {"owner": "o", "id": job_id})
+            ids.append(job_id)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert len(set(ids)) == 300 and len(store) == 300
+    assert sorted(e["id"] for e in store.entries("requests")) == sorted(ids)
