@@ -154,7 +154,7 @@ class FastPath:
                 prefer=environ.get("HTTP_PREFER"),
                 path_params=params,
                 method="POST",
-                path=f"{path}?{query}" if query else path,
+                path=f"{path}?{query}".rstrip("?"),  # request.full_path.rstrip("?"), as the Flask view
                 headers=request_headers(environ),
             )
             status, headers, data = encode(self.engine.handle(incoming), environ)

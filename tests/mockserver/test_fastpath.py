@@ -49,7 +49,7 @@ _HEADERS = st.fixed_dictionaries({}, optional={
     "X-Extra": st.sampled_from(["1", "two words"]),
 })
 _PATHS = st.sampled_from([f"{API}/inpaint", f"{API}/fetch", f"{API}/fetch/130000001", f"{API}/fetch/130000001?x=1",
-                          f"{API}/inpaint?key=fast-key"])
+                          f"{API}/inpaint?key=fast-key", f"{API}/inpaint?", f"{API}/inpaint?a=b??"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -74,6 +74,10 @@ def test_journal_entries_are_the_same_through_either_path() -> None:
         journals.append(entry)
     assert journals[0] == journals[1]
     assert journals[0]["path"] == f"{API}/inpaint?a=b"
+    for client in (fast, flask):
+        client.post(f"{API}/inpaint?a=b??", data=data, headers={"Content-Type": "application/json"})
+    paths = [client.get("/__mock/requests").get_json()["requests"][-1]["path"] for client in (fast, flask)]
+    assert paths == [f"{API}/inpaint?a=b"] * 2
     assert "fast-key" not in json.dumps(journals[0])
 
 
