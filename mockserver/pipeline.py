@@ -562,8 +562,6 @@ class Engine:
     def _new_job(self, body: dict[str, Any], owner: str, choice: Choice) -> Job:
         params = effective_params(body, self.operations["inpaint"].body_schema or {})
         requested_seed = params.get("seed")
-        if isinstance(requested_seed, int) and not 0 <= requested_seed < 2**63:
-            requested_seed %= 2**32  # what a sampler's seed can hold; the echo must stay JSON-safe
         def draws(rng: random.Random) -> tuple[str, int, float]:
             prefix = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             seed = requested_seed if isinstance(requested_seed, int) else rng.randrange(2**32)

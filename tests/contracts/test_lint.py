@@ -97,7 +97,7 @@ def test_extra_example_files_are_checked_against_a_named_operation(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"key": "k", "request_id": "123"}))
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"key": "k", "request_id": 123}))
+    bad.write_text(json.dumps({"key": "k", "request_id": "12a"}))
     report = lint_spec("openapi/modelslab-pony-inpaint.yaml", [f"{good}:fetchByRequestId", f"{bad}:fetchByRequestId"],
                        docs_example=False)
     assert [(c.source.endswith("bad.json"), c.pointer) for c in report.contradictions] == [(True, "/request_id")]

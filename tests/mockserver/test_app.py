@@ -410,3 +410,8 @@ def test_the_served_app_answers_the_api_before_flask_is_even_imported(tmp_path) 
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == '["success", "success", false, 200, 404, true]'
+
+
+@pytest.mark.parametrize("seed", [-154841, 0, 2**63 - 1])
+def test_any_seed_the_spec_allows_is_echoed_exactly(client, valid_body, seed):
+    assert post(client, INPAINT, dict(valid_body, seed=seed)).json["meta"]["seed"] == seed
