@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 
 import re
 
+from mockserver.errors import invalid_request
 from mockserver.http import dumps
 from mockserver.pipeline import Engine, Incoming
 from mockserver.responses import encode
@@ -141,6 +142,12 @@ class FastPath:
             except BodyTooLarge:
                 data = dumps(TOO_LARGE)
                 start_response(_STATUS[413], [("Content-Type", "application/json"),
+                                              ("Content-Length", str(len(data))), ("Connection", "close")])
+                return [data]
+            except Exception as exc:  # the server could not read the body: the client went away mid-body
+                log.debug("client went away while sending POST %s: %s", path, type(exc).__name__)
+                data = dumps(invalid_request().body)
+                start_response(_STATUS[400], [("Content-Type", "application/json"),
                                               ("Content-Length", str(len(data))), ("Connection", "close")])
                 return [data]
             query = environ.get("QUERY_STRING", "")

@@ -180,3 +180,20 @@ def test_host_url_is_werkzeugs(scheme: str, host: str | None) -> None:
     else:
         environ["HTTP_HOST"] = host
     assert host_url(environ) == Request(environ).host_url.rstrip("/")
+
+
+class _ClientGone(io.RawIOBase):
+    """What gunicorn's body reader does when the client hangs up mid-body (NoMoreData)."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise EOFError("No more data")
+
+
+def test_a_client_that_hangs_up_mid_body_is_not_logged_as_a_mock_bug(caplog) -> None:
+    app = create_app(MockConfig(store="memory", seed=1))
+    environ = EnvironBuilder(path=f"{API}/inpaint", method="POST", content_type="application/json").get_environ()
+    environ.update({"CONTENT_LENGTH": "100", "wsgi.input": _ClientGone()})
+    status, headers, data = _call(app, environ)
+    assert status.startswith("400") and json.loads(data)["message"] == "Invalid API Request"
+    assert headers["Connection"] == "close"
+    assert "mock bug" not in caplog.text
