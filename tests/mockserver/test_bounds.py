@@ -14,15 +14,10 @@ the load).
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -31,37 +26,10 @@ import requests
 from mockserver import serve
 from mockserver.receiver import WebhookReceiver
 
+from live_mock import mock_process
+
 INPAINT = "/api/v6/images/inpaint"
 CAPS = {"max_jobs": 150, "max_log_entries": 200, "image_cache_bytes": 1_000_000, "webhook_queue_size": 10}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(*args: str, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--port", str(port), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **env})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/__mock/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "the mock did not come up"
-            time.sleep(0.05)
-        yield url, proc
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=15)
 
 
 def rss_kib(pid: int) -> int:
@@ -109,7 +77,7 @@ def test_every_cap_holds_under_32_concurrent_clients(tmp_path, valid_body):
     env = {f"MOCKSERVER_{name.upper()}": str(value) for name, value in CAPS.items()}
     env.update(MOCKSERVER_WEBHOOK_TIMEOUT="30", MOCKSERVER_WEBHOOK_RETRIES="0", MOCKSERVER_WEBHOOK_WORKERS="2")
     with WebhookReceiver(hold=True) as hanging, \
-            gunicorn("--workers", "2", "--threads", "4", "--store", f"sqlite:///{path}", env=env) as (url, proc):
+            mock_process("--workers", "2", "--threads", "4", "--store", f"sqlite:///{path}", env=env) as (url, proc):
         body = dict(valid_body, webhook=hanging.url)
         _round(url, body, 0, 150, render_every=5)  # warm up: caches and caps reach their limits
         for _ in range(8):  # an invalid body makes each worker load openapi-core (for its messages) now

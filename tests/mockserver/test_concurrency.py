@@ -12,22 +12,17 @@ stays within its cap, and that memory does not grow with the number of jobs.
 from __future__ import annotations
 
 import gc
-import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 import requests
 
 from mockserver.receiver import WebhookReceiver
+
+from live_mock import free_port, mock_process
 
 INPAINT = "/api/v6/images/inpaint"
 FETCH = "/api/v6/images/fetch"
@@ -35,36 +30,7 @@ CLIENTS = 32
 JOBS = 1000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``mockserver run`` on a free loopback port, until the block ends."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--host", "127.0.0.1", "--port", str(port),
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **(env or {})}, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/__mock/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "the mock did not come up"
-            time.sleep(0.05)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.communicate(timeout=15)
+gunicorn = mock_process
 
 
 def _session() -> requests.Session:

@@ -13,11 +13,6 @@ spec's promise (invalid data is a 4xx, valid data a 200, or a 404 for an id nobo
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from contextlib import contextmanager
 from typing import Iterator
@@ -28,6 +23,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from contracts.spec import spec_path
+
+from live_mock import mock_process
 
 CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
     {"checks": {"positive_data_acceptance": {"expected-statuses": [200, 404]}}}
@@ -40,29 +37,13 @@ MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGAT
 @contextmanager
 def _server(tmp_path) -> Iterator[str]:
     """``mockserver run`` in its own process (its own core: the generator is busy in this one)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "run", "--port", str(port), "--seed", "11", "--strict", "--http-errors",
-         "--validate-responses", "--processing-ratio", "0.3", "--failed-ratio", "0.1",
-         "--store", f"sqlite:///{tmp_path / 'state.sqlite3'}"],
-        env={**os.environ, "MOCKSERVER_MODELS": "*"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/__mock/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the mock did not come up"
-            time.sleep(0.05)
+    output: list[str] = []
+    with mock_process("--seed", "11", "--strict", "--http-errors", "--validate-responses",
+                      "--processing-ratio", "0.3", "--failed-ratio", "0.1",
+                      "--store", f"sqlite:///{tmp_path / 'state.sqlite3'}",
+                      env={"MOCKSERVER_MODELS": "*"}, output=output) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=15)
+    out = output[0]
     assert "mock bug" not in out and "Traceback" not in out, out[-3000:]
 
 

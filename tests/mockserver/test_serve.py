@@ -8,10 +8,6 @@ refuse a store they cannot share.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 from typing import Iterator
 from urllib.parse import urlsplit
@@ -21,36 +17,15 @@ import requests
 from mockserver.config import MockConfig
 from mockserver.serve import gunicorn_options, serve, worker_seed
 
+from live_mock import mock_process
+
 INPAINT = "/api/v6/images/inpaint"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
 def server(*args: str) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--port", str(port), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/__mock/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "the mock did not come up"
-            time.sleep(0.05)
+    with mock_process(*args) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=15)
 
 
 def post(url: str, path: str, body: dict, **headers: str) -> dict:
