@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 
 import requests
 
 from mockserver.cli import build_parser, main
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from live_mock import mock_process
 
 
 def test_help_is_the_reference_for_every_flag(capsys):
@@ -44,25 +36,9 @@ def test_flags_parse_to_settings():
 
 
 def test_python_dash_m_mockserver_serves_until_stopped(docs_example):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--port", str(port), "--seed", "4"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(url + "/__mock/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "the mock did not come up"
-            assert proc.poll() is None, proc.stdout.read()
-            time.sleep(0.05)
+    output: list[str] = []
+    with mock_process("--seed", "4", output=output) as (url, _):
         answer = requests.post(url + "/api/v6/images/inpaint", data=docs_example,
                                headers={"Content-Type": "application/json"}, timeout=5).json()
         assert answer["status"] in ("success", "processing")
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=10)
-    assert "seed 4" in out and "your_api_key" not in out
+    assert "seed 4" in output[0] and "your_api_key" not in output[0]
