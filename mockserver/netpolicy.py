@@ -188,11 +188,7 @@ class NetPolicy:
         """
         if not timeout > 0 or max_bytes < 0:
             raise ValueError(f"timeout must be > 0 and max_bytes >= 0, got {timeout!r}, {max_bytes!r}")
-        reason, addresses = self._vet(url)
-        if reason is not None:
-            raise FetchRefused(reason)
-        watchdog = _Watchdog(timeout)
-        opener = _build_opener(str(addresses[0]), watchdog)
+        watchdog, opener = self._pinned_opener(url, timeout)
         request = urllib.request.Request(url, method="GET", headers={"User-Agent": "modelslab-mock"})
         try:
             with watchdog, opener.open(request, timeout=timeout) as response:
@@ -205,6 +201,14 @@ class NetPolicy:
             detail = "timed out" if watchdog.expired else _describe(exc)
             raise FetchFailed(f"fetching {url} failed: {detail}") from None
 
+
+    def _pinned_opener(self, url: str, timeout: float) -> tuple["_Watchdog", urllib.request.OpenerDirector]:
+        """Vet ``url`` (FetchRefused, nothing connected) and open only to the vetted address."""
+        reason, addresses = self._vet(url)
+        if reason is not None:
+            raise FetchRefused(reason)
+        watchdog = _Watchdog(timeout)
+        return watchdog, _build_opener(str(addresses[0]), watchdog)
 
     def post(
         self,
@@ -230,11 +234,7 @@ class NetPolicy:
         for name, value in sent.items():
             if _UNSAFE_HEADER.search(str(name)) or _UNSAFE_HEADER.search(str(value)) or not str(name):
                 raise FetchRefused(f"header {str(name)[:40]!r} has control characters; not sent")
-        reason, addresses = self._vet(url)
-        if reason is not None:
-            raise FetchRefused(reason)
-        watchdog = _Watchdog(timeout)
-        opener = _build_opener(str(addresses[0]), watchdog)
+        watchdog, opener = self._pinned_opener(url, timeout)
         request = urllib.request.Request(url, data=bytes(body), method="POST", headers=sent)
         try:
             with watchdog, opener.open(request, timeout=timeout) as response:
