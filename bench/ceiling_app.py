@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
     from gunicorn.app.base import BaseApplication
 
     from mockserver.config import MockConfig
-    from mockserver.serve import gunicorn_options
+    from mockserver.web.serve import gunicorn_options
 
     port, workers, threads = (int(a) for a in argv[:3])
     options = gunicorn_options(MockConfig(port=port, workers=workers, threads=threads, store="memory"))

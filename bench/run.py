@@ -285,7 +285,7 @@ def create_jobs(store_url: str, template_id: int, count: int) -> list[str]:
     """Finished jobs written straight into the mock's SQLite file: ``count`` copies of a real one."""
     import uuid
 
-    from mockserver.stores import open_store
+    from mockserver.state.stores import open_store
 
     store = open_store(store_url, None)
     template = store.get_job(template_id)
@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             cells["image_first"].append(cell)
 
         # The store at its cap: 100,000 jobs, then the same fetch.
-        from mockserver.stores import open_store
+        from mockserver.state.stores import open_store
 
         store = open_store(store_url, None)
         have = len(store)

@@ -4,6 +4,6 @@ Dependency rule: this package imports no web framework; ``mockserver`` may impor
 reverse.
 """
 
-from contracts.spec import load_document, load_openapi, operations, spec_path
+from contracts.core.spec import load_document, load_openapi, operations, spec_path
 
 __all__ = ["load_document", "load_openapi", "operations", "spec_path"]

@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from contracts.budget import DEFAULT_REAL_BUDGET
+from contracts.run.budget import DEFAULT_REAL_BUDGET
 
 __all__ = ["build_parser", "main"]
 
@@ -64,9 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from contracts.mock_process import MockStartError
-    from contracts.runner import RunOptions, run
-    from contracts.targets import TargetError
+    from contracts.run.mock_process import MockStartError
+    from contracts.run.runner import RunOptions, run
+    from contracts.run.targets import TargetError
 
     options = RunOptions(target=args.target, junit_xml=args.junit_xml, cassette=args.cassette, seed=args.seed,
                          max_examples=args.max_examples, stateful_steps=args.stateful_steps, budget=args.budget,
@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from contracts.lint import lint_spec
+    from contracts.core.lint import lint_spec
 
     try:
         report = lint_spec(args.spec, args.example, docs_example=False if args.no_docs_example else None)

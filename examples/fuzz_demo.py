@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from inpaint_client import InpaintClient, ModelsLabError  # noqa: E402
 
-from contracts.fuzz import ClientFailure, fuzz_client  # noqa: E402
+from contracts.modelslab.fuzz import ClientFailure, fuzz_client  # noqa: E402
 
 JOB = {
     "model_id": "pony-realism",

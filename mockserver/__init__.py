@@ -4,7 +4,7 @@
 import ``contracts``; ``contracts`` never imports this package or Flask.
 """
 
-from mockserver.app import create_app
+from mockserver.web.app import create_app
 from mockserver.config import MockConfig, load_config
 
 __all__ = ["MockConfig", "create_app", "load_config"]

@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _config_from_args(args)
     except ConfigError as exc:
         parser.error(str(exc))
-    from mockserver.serve import serve  # imported late: --help stays fast
+    from mockserver.web.serve import serve  # imported late: --help stays fast
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     return serve(config)

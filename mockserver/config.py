@@ -50,7 +50,7 @@ class KeyRule:
     variant: str | None = None
     eta: float | None = None
     outcome: str | None = None  # what a queued job of this key ends as: success | failed
-    error: str | None = None  # which error the error variant sends (see mockserver.errors)
+    error: str | None = None  # which error the error variant sends (see mockserver.engine.errors)
 
     def __post_init__(self) -> None:
         if self.variant is not None and self.variant not in VARIANTS:
@@ -80,7 +80,7 @@ class MockConfig:
     validate_responses: bool = False
     max_jobs: int = 100_000
     keys: Mapping[str, KeyRule] = field(default_factory=dict)
-    # Where state lives and how it is served (mockserver/stores.py, mockserver/serve.py).
+    # Where state lives and how it is served (mockserver/web/context/stores.py, mockserver/web/serve.py).
     store: str = "sqlite"  # memory | sqlite | sqlite:///path | redis://host:port/db
     state_dir: str = ".state"  # folder of the default SQLite file
     store_prefix: str = "modelslab-mock:"  # Redis key prefix: one per mock that must not share state
@@ -88,7 +88,7 @@ class MockConfig:
     max_log_entries: int = 10_000  # per log (journal, webhook deliveries); oldest dropped
     workers: int = 1  # server processes
     threads: int = 4  # threads per process
-    # Images (mockserver/artefacts.py): where init/mask images may come from, how outputs are kept.
+    # Images (mockserver/images/artefacts.py): where init/mask images may come from, how outputs are kept.
     image_dir: str | None = None  # folder init_image/mask_image may name files in (relative paths)
     image_url_map: Mapping[str, str] = field(default_factory=dict)  # URL -> builtin:NAME or a file in image_dir
     image_allow_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # hosts init/mask URLs may be fetched from
@@ -96,7 +96,7 @@ class MockConfig:
     image_max_bytes: int = 10 * 1024 * 1024  # largest init/mask image accepted
     image_cache_bytes: int = 128 * 1024 * 1024  # rendered outputs kept in memory (LRU)
     nsfw_words: tuple[str, ...] = DEFAULT_NSFW_WORDS  # prompt words that trip safety_checker: "yes"
-    # Webhooks (mockserver/webhooks.py).
+    # Webhooks (mockserver/control/webhooks.py).
     webhook_allow_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # hosts webhooks may be delivered to
     webhook_timeout: float = 5.0  # seconds per delivery attempt
     webhook_retries: int = 2  # extra attempts after a failed one (0 = best effort, one attempt)
@@ -105,8 +105,8 @@ class MockConfig:
     webhook_queue_size: int = 1000  # deliveries waiting at most; more are recorded as failed
     webhook_duplicate_ratio: float = 0.0  # share of jobs whose webhook is sent twice
     webhook_drop_ratio: float = 0.0  # share of jobs whose webhook is never sent
-    webhook_delay: str = ""  # extra wait before delivering (latency spec, see mockserver/latency.py)
-    # Latency and faults (mockserver/latency.py, mockserver/faults.py).
+    webhook_delay: str = ""  # extra wait before delivering (latency spec, see mockserver/control/latency.py)
+    # Latency and faults (mockserver/control/latency.py, mockserver/control/faults.py).
     latency: str = ""  # every API operation: "", fixed:S, uniform:MIN,MAX or lognormal:MEDIAN,SIGMA
     latency_inpaint: str = ""  # overrides latency for inpaint
     latency_fetch: str = ""  # overrides latency for both fetch forms
@@ -118,7 +118,7 @@ class MockConfig:
     fault_truncated_ratio: float = 0.0  # share whose JSON body is cut in half (after handling)
     journal: bool = True  # record requests for GET /__mock/requests (capped by max_log_entries)
     max_body_bytes: int = 32 * 1024 * 1024  # larger bodies: 413 "Invalid API Request", unread (fits 2 data-URI images)
-    # Exposure (mockserver/admin.py): /__mock/ needs this token when set; a non-loopback bind sets one.
+    # Exposure (mockserver/web/admin.py): /__mock/ needs this token when set; a non-loopback bind sets one.
     admin_token: str | None = field(default=None, repr=False)  # sent as Authorization: Bearer or X-Mock-Admin-Token
 
     def __post_init__(self) -> None:
@@ -145,7 +145,7 @@ class MockConfig:
 
     def _check_artefact_settings(self) -> None:
         """Images, webhooks, latency and faults (issue 3)."""
-        from mockserver.latency import LatencyError, parse_spec
+        from mockserver.control.latency import LatencyError, parse_spec
 
         ratios = ("webhook_duplicate_ratio", "webhook_drop_ratio", "fault_rate_limit_ratio",
                   "fault_outage_ratio", "fault_reset_ratio", "fault_truncated_ratio")

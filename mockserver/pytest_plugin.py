@@ -12,14 +12,14 @@ Installing the package makes these fixtures available in any test suite:
                      (or ``@pytest.mark.contract_target("...")`` on one test) chooses ``inprocess``,
                      a URL, or ``real`` (MODELSLAB_API_KEY, a session-wide call budget from
                      ``--contract-budget``, skipped with the reason without a key).
-``contract_checker`` ``contracts.checks.ContractChecker`` for that target:
+``contract_checker`` ``contracts.modelslab.checks.ContractChecker`` for that target:
                      ``contract_checker.assert_ok(contract_target.post("/inpaint", body))``.
 
 Assertion helpers live on ``mock_server`` (and on ``contract_target.admin`` for any mock):
 ``assert_requests(count, operation=..., key=..., track_id=...)``, ``count_requests(...)`` and
 ``wait_for_webhook(track_id, timeout=...)``; they read the mock's request journal and webhook log.
 
-``--contracts-profile dev|ci|real-api`` loads a Hypothesis profile of ``contracts.profiles``
+``--contracts-profile dev|ci|real-api`` loads a Hypothesis profile of ``contracts.run.profiles``
 (with ``--contracts-example-db`` for a shared example database such as Redis).
 """
 
@@ -58,8 +58,8 @@ class MockServer:
     def __init__(self, config: Any):
         from werkzeug.serving import make_server
 
-        from contracts.mock_admin import MockAdmin
-        from contracts.transport import RequestsTransport
+        from contracts.run.mock_admin import MockAdmin
+        from contracts.core.transport import RequestsTransport
         from mockserver import create_app
 
         self.config = config
@@ -95,7 +95,7 @@ class MockServer:
         """Raise ``MockServerError`` if the mock failed internally since the last reset."""
         records, self._errors.records = list(self._errors.records), []
         if records:
-            from contracts.redact import redact_text
+            from contracts.core.redact import redact_text
 
             text = "\n".join(redact_text(self._errors.format(r) if r.exc_info else r.getMessage()) for r in records)
             raise MockServerError(f"the mock failed while answering ({len(records)} error(s)):\n{text}")
@@ -130,7 +130,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="hard cap on real-API calls for the whole session (default 5)")
     group.addoption("--mock-seed", type=int, default=None, help=f"seed of the mock fixtures (default {_SEED_DEFAULT})")
     group.addoption("--contracts-profile", default=None, choices=("dev", "ci", "real-api"),
-                    help="load a Hypothesis profile of contracts.profiles")
+                    help="load a Hypothesis profile of contracts.run.profiles")
     group.addoption("--contracts-example-db", default=None,
                     help="Hypothesis example database for those profiles (none, memory, DIR, redis://...)")
 
@@ -140,7 +140,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "real or a URL), whatever --contract-target says")
     name = config.getoption("--contracts-profile", default=None)
     if name:
-        from contracts.profiles import load_profile
+        from contracts.run.profiles import load_profile
 
         load_profile(name, config.getoption("--contracts-example-db", default=None))
 
@@ -150,8 +150,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     """A spent real-API budget skips the test (with the budget line); registered keys never show."""
     outcome = yield
     report = outcome.get_result()
-    from contracts.budget import BudgetSpent
-    from contracts.redact import mask_registered
+    from contracts.run.budget import BudgetSpent
+    from contracts.core.redact import mask_registered
 
     if call.excinfo is not None and call.excinfo.errisinstance(BudgetSpent) and report.when == "call":
         report.outcome = "skipped"
@@ -218,8 +218,8 @@ def _contract_session_targets() -> dict[str, Any]:
 @pytest.fixture
 def contract_target(request: pytest.FixtureRequest, _contract_session_targets: dict[str, Any]) -> Iterator[Any]:
     """The target contract tests talk to (see ``--contract-target``); real-API tests skip without a key."""
-    from contracts.budget import DEFAULT_REAL_BUDGET, announce_uncaptured
-    from contracts.targets import Target
+    from contracts.run.budget import DEFAULT_REAL_BUDGET, announce_uncaptured
+    from contracts.run.targets import Target
 
     marker = request.node.get_closest_marker("contract_target")
     choice = marker.args[0] if marker and marker.args else request.config.getoption("--contract-target", default="mock")
@@ -250,6 +250,6 @@ def contract_target(request: pytest.FixtureRequest, _contract_session_targets: d
 @pytest.fixture
 def contract_checker(contract_target: Any) -> Any:
     """Semantic checks for exchanges with ``contract_target`` (remembers jobs within the test)."""
-    from contracts.checks import ContractChecker
+    from contracts.modelslab.checks import ContractChecker
 
     return ContractChecker.for_target(contract_target)

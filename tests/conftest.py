@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from contracts.spec import docs_example_bytes
+from contracts.core.spec import docs_example_bytes
 from mockserver import MockConfig, create_app
 
 VALID_BODY: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""``contracts run`` (contracts/cli.py, contracts/runner.py) as a user runs it: against a started
+"""``contracts run`` (contracts/cli.py, contracts/run/runner.py) as a user runs it: against a started
 mock, a broken mock, and the real API.
 
 Each run is a real ``python -m contracts`` process. The real API is never contacted: without a
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from contracts.mock_admin import MockAdmin
-from contracts.runner import RunOptions, _wsgi_app, target_from_spec
-from contracts.targets import TargetError
-from contracts.transport import RequestsTransport
+from contracts.run.mock_admin import MockAdmin
+from contracts.run.runner import RunOptions, _wsgi_app, target_from_spec
+from contracts.run.targets import TargetError
+from contracts.core.transport import RequestsTransport
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "sk-live-SECRET-0123456789"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.fuzz import ClientFailure, fuzz_client
+from contracts.modelslab.fuzz import ClientFailure, fuzz_client
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

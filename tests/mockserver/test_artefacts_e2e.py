@@ -8,8 +8,8 @@ import json
 import requests
 from PIL import Image, ImageChops
 
-from mockserver import sample_images
-from mockserver.receiver import WebhookReceiver
+from mockserver.images import samples as sample_images
+from mockserver.control.receiver import WebhookReceiver
 
 INPAINT = "/api/v6/images/inpaint"
 KEY = "e2e-secret-key-42"

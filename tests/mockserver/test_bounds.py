@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from mockserver import serve
-from mockserver.receiver import WebhookReceiver
+from mockserver.web import serve
+from mockserver.control.receiver import WebhookReceiver
 
 from live_mock import mock_process
 

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from mockserver.receiver import WebhookReceiver
+from mockserver.control.receiver import WebhookReceiver
 
 from live_mock import free_port, mock_process
 

@@ -29,8 +29,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.spec import load_document
-from mockserver.receiver import WebhookReceiver
+from contracts.core.spec import load_document
+from mockserver.control.receiver import WebhookReceiver
 
 INPAINT = "/api/v6/images/inpaint"
 FETCH = "/api/v6/images/fetch"

@@ -23,7 +23,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from contracts.targets import cheapest_inpaint_body
+from contracts.run.targets import cheapest_inpaint_body
 
 BODY = {**cheapest_inpaint_body(), "key": "user-key"}
 
@@ -93,11 +93,11 @@ USER_TESTS = textwrap.dedent('''
     import pytest
     import requests
 
-    from contracts.targets import cheapest_inpaint_body
+    from contracts.run.targets import cheapest_inpaint_body
 
 
     def test_a_mock_bug_fails_the_test(mock_server, monkeypatch):
-        from mockserver.state import mock_state
+        from mockserver.web.context import mock_state
 
         def boom(*args, **kwargs):
             raise RuntimeError("simulated bug inside the mock")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from contracts.spec import spec_path
+from contracts.core.spec import spec_path
 from mockserver import MockConfig, create_app
 
 CONFIG = schemathesis.config.SchemathesisConfig.from_dict(

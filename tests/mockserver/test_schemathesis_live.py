@@ -22,7 +22,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from contracts.spec import spec_path
+from contracts.core.spec import spec_path
 
 from live_mock import mock_process
 

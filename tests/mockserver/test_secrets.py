@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from mockserver import serve as serve_module
-from mockserver.admin import ensure_admin_token, is_loopback_host, presented_token
+from mockserver.web import serve as serve_module
+from mockserver.web.admin import ensure_admin_token, is_loopback_host, presented_token
 from mockserver.config import KeyRule, MockConfig, load_config
-from mockserver.receiver import WebhookReceiver
+from mockserver.control.receiver import WebhookReceiver
 
 INPAINT = "/api/v6/images/inpaint"
 FETCH = "/api/v6/images/fetch"

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from mockserver.netpolicy import FetchRefused, NetPolicy
-from mockserver.receiver import WebhookReceiver
+from mockserver.images.netpolicy import FetchRefused, NetPolicy
+from mockserver.control.receiver import WebhookReceiver
 
 INPAINT = "/api/v6/images/inpaint"
 _REAL_CONNECT = socket.socket.connect

@@ -1,6 +1,6 @@
 """The fast validator and openapi-core agree on every generated request, valid or not.
 
-mockserver/validation.py answers "valid" from a compiled Rust validator and sends everything
+mockserver/engine/validation.py answers "valid" from a compiled Rust validator and sends everything
 else to openapi-core's ``validate_request``. That is only sound if the fast answer never says
 "valid" where openapi-core would not, and it is only fast if it rarely says "not sure" where
 openapi-core accepts. Hypothesis generates bodies from a valid one by replacing, dropping and
@@ -16,9 +16,9 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from contracts.spec import load_document, load_openapi, operations, relative_base_path
-from mockserver.normalise import Normaliser
-from mockserver.validation import OperationValidator
+from contracts.core.spec import load_document, load_openapi, operations, relative_base_path
+from mockserver.engine.normalise import Normaliser
+from mockserver.engine.validation import OperationValidator
 
 DOC = load_document()
 OPS = operations(DOC)

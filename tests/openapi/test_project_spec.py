@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contracts.spec import UPSTREAM_FILE, deref, load_document, spec_dir
+from contracts.core.spec import UPSTREAM_FILE, deref, load_document, spec_dir
 
 SEED_PAGE = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "modelslab-pony-inpaint.md"
 _GROWABLE_LISTS = {"required", "servers", "oneOf"}

@@ -1,0 +1,1 @@
+"""Spec loading, transport, redaction, sampling and schema checks: no ModelsLab knowledge."""

@@ -1,0 +1,159 @@
+"""Find, load and index the contract once per process.
+
+Everything that reads the spec (the mock's routes and validators, the strategies, the checks,
+the lint) goes through here, so there is one parsed document and one openapi-core ``OpenAPI``
+object per spec file, and the openapi/ folder is found both in a source checkout and in an
+installed wheel.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "DOCS_EXAMPLE_FILE",
+    "SPEC_FILE",
+    "UPSTREAM_FILE",
+    "Operation",
+    "deref",
+    "docs_example_bytes",
+    "load_document",
+    "load_openapi",
+    "operations",
+    "relative_base_path",
+    "spec_dir",
+    "spec_path",
+]
+
+SPEC_FILE = "modelslab-pony-inpaint.yaml"
+UPSTREAM_FILE = "upstream-pony-inpaint.yaml"
+DOCS_EXAMPLE_FILE = "examples/pony-inpaint-docs-example.json"
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def spec_dir() -> Path:
+    """The openapi/ folder: packaged in ``contracts/`` in a wheel, at the repo root in a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "openapi", here.parents[1] / "openapi"):
+        if (candidate / SPEC_FILE).is_file():
+            return candidate
+    raise FileNotFoundError(f"cannot find openapi/{SPEC_FILE} near {here}")
+
+
+def spec_path(name: str = SPEC_FILE) -> Path:
+    """Path of a file in openapi/ (a bare name), or the path itself when it names a file."""
+    path = Path(name)
+    if path.is_file():
+        return path.resolve()
+    return spec_dir() / name
+
+
+@lru_cache(maxsize=8)
+def _load_document(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C loader when built
+
+
+def load_document(name: str = SPEC_FILE) -> dict[str, Any]:
+    """The spec as plain data (a fresh deep copy, so callers may not corrupt the cache)."""
+    return copy.deepcopy(_load_document(str(spec_path(name))))
+
+
+@lru_cache(maxsize=8)
+def _load_openapi(path: str):
+    from openapi_core import OpenAPI  # imported here: lint and strategies do not need it
+
+    return OpenAPI.from_dict(_load_document(path))
+
+
+def load_openapi(name: str = SPEC_FILE):
+    """The openapi-core ``OpenAPI`` object for a spec, validated once and shared by the process."""
+    return _load_openapi(str(spec_path(name)))
+
+
+def docs_example_bytes() -> bytes:
+    """The documentation page's example body for Pony inpaint, byte for byte."""
+    return (spec_dir() / DOCS_EXAMPLE_FILE).read_bytes()
+
+
+def deref(node: Any, document: dict[str, Any], _seen: tuple[str, ...] = ()) -> Any:
+    """Inline every local ``$ref`` (the contract has no recursive schemas)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            if ref in _seen:
+                raise ValueError(f"recursive $ref {ref}")
+            target: Any = document
+            for part in ref[2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            merged = {k: v for k, v in node.items() if k != "$ref"}
+            resolved = deref(target, document, _seen + (ref,))
+            return {**resolved, **deref(merged, document, _seen)} if merged else resolved
+        return {k: deref(v, document, _seen) for k, v in node.items()}
+    if isinstance(node, list):
+        return [deref(v, document, _seen) for v in node]
+    return node
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the spec, with everything needed to route and validate it."""
+
+    operation_id: str
+    method: str
+    path: str
+    body_schema: dict[str, Any] | None
+    path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    responses: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path_regex(self) -> re.Pattern[str]:
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        return re.compile(f"^{pattern}$")
+
+    def flask_rule(self, base_path: str) -> str:
+        return base_path + re.sub(r"\{(\w+)\}", r"<\1>", self.path)
+
+
+def operations(document: dict[str, Any]) -> dict[str, Operation]:
+    """Every operation in a spec document by operationId (method + path when it has none)."""
+    found: dict[str, Operation] = {}
+    for path, item in document.get("paths", {}).items():
+        for method in _HTTP_METHODS:
+            raw = item.get(method)
+            if raw is None:
+                continue
+            op = deref(raw, document)
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            params = {
+                p["name"]: p.get("schema", {})
+                for p in op.get("parameters", []) + deref(item.get("parameters", []), document)
+                if p.get("in") == "path"
+            }
+            op_id = op.get("operationId") or f"{method} {path}"
+            found[op_id] = Operation(
+                operation_id=op_id,
+                method=method.upper(),
+                path=path,
+                body_schema=body.get("schema"),
+                path_params=params,
+                responses=op.get("responses", {}),
+            )
+    return found
+
+
+def relative_base_path(document: dict[str, Any]) -> str:
+    """The base path the mock serves under: the spec's relative server entry (``/api/v6/images``)."""
+    for server in document.get("servers", []):
+        url = server.get("url", "")
+        if url.startswith("/"):
+            return url.rstrip("/")
+    raise ValueError("the spec has no relative server entry for the local mock")

@@ -1,0 +1,1 @@
+"""ModelsLab semantics as checks, Hypothesis strategies and the client fuzzer."""

@@ -1,0 +1,1 @@
+"""Running contract suites: targets, runner, packaged suite, cassettes, budget, profiles."""

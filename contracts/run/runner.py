@@ -1,0 +1,211 @@
+"""``contracts run``: start or find the target, run the packaged suite with pytest, report.
+
+The suite is ordinary pytest code (``contracts/run/suite``), run in an isolated pytest session:
+the user's own pytest configuration and plugins (including this project's ``modelslab_mock``
+plugin) stay out of it, the target and its checker come from ``SuitePlugin``, and reports are
+pytest's (terminal, ``--junit-xml``) plus an optional redacted cassette.
+
+Redaction happens in the sinks' common path: every test report's failure text and captured
+output pass through ``contracts.core.redact`` before pytest's terminal or JUnit writers see them,
+and written files are scanned once more at the end. The run's key is registered as a secret,
+so it is masked wherever it appears, not only in ``"key": ...`` pairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from contracts.run.budget import DEFAULT_REAL_BUDGET, announce_uncaptured
+from contracts.run.cassette import Cassette, RecordingTransport
+from contracts.modelslab.checks import ContractChecker
+from contracts.core.redact import mask_registered, redact_text, register_secret
+from contracts.run.targets import Target, TargetError, default_test_key
+
+__all__ = ["RunOptions", "SuitePlugin", "run", "target_from_spec"]
+
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
+#: Mock settings for ``--target mock``: strict (so invalid input must be rejected), and enough
+#: queued and failed jobs that fetch, links and the failed variant are exercised.
+MOCK_ARGS = ("--store", "memory", "--processing-ratio", "0.4", "--failed-ratio", "0.1")
+
+
+@dataclass
+class RunOptions:
+    target: str = "mock"
+    junit_xml: str | None = None
+    cassette: str | None = None
+    seed: int = 0
+    max_examples: int | None = None
+    stateful_steps: int = 8
+    budget: int = DEFAULT_REAL_BUDGET
+    key: str | None = None
+    profile: str | None = None
+    example_db: str | None = None
+    keyword: str | None = None
+    verbose: bool = False
+    compat_mock: bool = False
+    admin_token: str | None = None
+    pytest_args: list[str] = field(default_factory=list)
+
+
+def _wsgi_app(spec: str) -> Any:
+    """``wsgi:package.module:attr`` (``attr()`` calls a factory)."""
+    _, _, rest = spec.partition(":")
+    module_name, _, attr = rest.partition(":")
+    if not module_name or not attr:
+        raise TargetError(f"{spec!r}: write wsgi:package.module:attribute (or :factory())")
+    call = attr.endswith("()")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.removesuffix("()").split("."):
+        obj = getattr(obj, part)
+    return obj() if call else obj
+
+
+@contextlib.contextmanager
+def target_from_spec(options: RunOptions) -> Iterator[Target]:
+    """The target a ``--target`` value names; a ``mock`` is started and stopped around the run."""
+    spec = options.target.strip()
+    if spec == "mock":
+        from contracts.run.mock_process import MockProcess
+
+        with MockProcess(seed=options.seed, strict=not options.compat_mock, extra_args=MOCK_ARGS) as mock:
+            target = Target.for_url(mock.url, key=options.key or default_test_key(), name="mock")
+            target.description = f"{target.description} [started: {' '.join(mock.command[1:])}]"
+            yield target
+        return
+    if spec == "real":
+        yield Target.real(key=options.key, budget=options.budget)
+        return
+    if spec.startswith("wsgi:"):
+        yield Target.for_wsgi(_wsgi_app(spec), key=options.key)
+        return
+    target = Target.for_url(spec, key=options.key, admin_token=options.admin_token)
+    if not target.is_mock:
+        target.probe()
+    yield target
+
+
+def _redact_report(report: Any) -> None:
+    if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+        report.longrepr = redact_text(str(report.longrepr))
+    elif isinstance(report.longrepr, tuple):  # skip reports: (path, line, reason)
+        path, line, reason = report.longrepr
+        report.longrepr = (path, line, redact_text(str(reason)))
+    report.sections = [(title, redact_text(content)) for title, content in report.sections]
+    if hasattr(report, "user_properties"):
+        report.user_properties = [(name, redact_text(str(value))) for name, value in report.user_properties]
+
+
+class SuitePlugin:
+    """Fixtures and report hooks of a contract run (passed to ``pytest.main(plugins=...)``)."""
+
+    def __init__(self, target: Target, options: RunOptions):
+        self.target = target
+        self.options = options
+        self.checker = ContractChecker.for_target(target)
+
+    @pytest.fixture(scope="session")
+    def contract_target(self) -> Target:
+        return self.target
+
+    @pytest.fixture(scope="session")
+    def contract_checker(self) -> ContractChecker:
+        return self.checker
+
+    def pytest_configure(self, config: Any) -> None:
+        if self.target.budget is not None:
+            self.target.budget.announce = announce_uncaptured(config)
+
+    def pytest_report_header(self, config: Any) -> list[str]:
+        lines = [f"contracts target: {self.target.name} -> {self.target.description}"]
+        if self.target.skip_reason:
+            lines.append(f"contracts: every test is skipped: {self.target.skip_reason}")
+        return lines
+
+    def pytest_collection_modifyitems(self, session: Any, config: Any, items: list[Any]) -> None:
+        for item in items:
+            item.user_properties.append(("contract_target", self.target.name))
+            if self.target.skip_reason:
+                item.add_marker(pytest.mark.skip(reason=self.target.skip_reason))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: Any, call: Any) -> Iterator[None]:
+        outcome = yield
+        _redact_report(outcome.get_result())
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_collectreport(self, report: Any) -> Iterator[None]:
+        _redact_report(report)
+        yield
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.target.budget is not None:
+            terminalreporter.write_line(self.target.budget.summary())
+        if self.options.cassette:
+            terminalreporter.write_line(f"cassette (redacted): {self.options.cassette}")
+        if self.options.junit_xml:
+            terminalreporter.write_line(f"JUnit report (redacted): {self.options.junit_xml}")
+
+
+def _pytest_args(options: RunOptions) -> list[str]:
+    args = [str(SUITE_DIR / "test_contract.py"), "-c", os.devnull, "--rootdir", str(SUITE_DIR),
+            "-p", "no:cacheprovider", "-p", "no:modelslab_mock", "-p", "no:randomly",
+            "-o", "junit_family=xunit2", "-o", "junit_logging=system-err",
+            "-o", "junit_suite_name=contracts", "-rsfE", "-W", "ignore::DeprecationWarning",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    args += ["-v", "--tb=long"] if options.verbose else ["-q", "--tb=short"]
+    if options.junit_xml:
+        args += ["--junit-xml", options.junit_xml]
+    if options.keyword:
+        args += ["-k", options.keyword]
+    if options.seed is not None:
+        args += [f"--hypothesis-seed={options.seed}"]
+    return args + list(options.pytest_args)
+
+
+def run(options: RunOptions) -> int:
+    """Run the suite against ``options.target``; returns pytest's exit code (0 = passed)."""
+    from contracts.run.profiles import load_profile
+    from contracts.run.schemathesis_bridge import load_schema
+    from contracts.run.suite import state
+
+    profile = load_profile(options.profile or ("real-api" if options.target == "real" else None),
+                           options.example_db)
+    if options.key:
+        register_secret(options.key)
+    cassette = Cassette() if options.cassette else None
+    with target_from_spec(options) as target:
+        register_secret(target.key)
+        if cassette is not None:
+            target.transport = RecordingTransport(target.transport, cassette)
+            target.extra["recorder"] = cassette
+        from hypothesis import settings
+
+        max_examples = options.max_examples or settings.get_profile(profile).max_examples
+        schema = load_schema(target, max_examples=max_examples)
+        state.ACTIVE = state.SuiteRun(target=target, schema=schema, max_examples=max_examples,
+                                      stateful_steps=options.stateful_steps)
+        target.reset()
+        print(f"contracts run: target {target.name} -> {target.description}", flush=True)
+        if target.skip_reason:
+            print(f"contracts run: every test is skipped: {target.skip_reason}", flush=True)
+        try:
+            code = pytest.main(_pytest_args(options), plugins=[SuitePlugin(target, options)])
+        finally:
+            state.ACTIVE = None
+            sys.modules.pop("contracts.run.suite.test_contract", None)
+            target.close()
+    if cassette is not None and options.cassette:
+        cassette.write(options.cassette)
+    if options.junit_xml and Path(options.junit_xml).is_file():
+        path = Path(options.junit_xml)
+        path.write_text(mask_registered(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return int(code)

@@ -1,0 +1,1 @@
+"""What tests steer: scenario rules, faults, latency and webhook delivery."""

@@ -1,0 +1,312 @@
+"""Scenario rules: "the next two inpaints of this key get Rate limit exceeded", set over HTTP.
+
+A rule matches on the operation, the API key (its namespace) and body fields, and answers with a
+variant, an eta, a named error, a fault, a delay or a webhook behaviour, optionally only the
+next N times (WireMock's stubs, simpler). Rules live in the store, so every worker of one mock
+sees them, and ``times`` is used up atomically (``Store.consume_rule``).
+
+One rule answers a request: the first match by ``priority`` (1 = first, default 5), the newest
+first among equals. Rules that answer with an error or a fault (``error``, ``fault``, ``code``,
+``variant: error``) act before the body is validated, like a rate limiter in front of the real
+service; the others (``variant``, ``eta``, ``outcome``, ``delay``, ``webhook``) act on valid
+requests only, and only those use them up.
+
+A rule never stores the API key it is scoped to, only the key's namespace (``owner_of``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from mockserver.config import VARIANTS
+from mockserver.engine.errors import ERROR_NAMES
+from mockserver.control.faults import FAULTS
+from mockserver.control.latency import LatencyError, parse_duration
+
+__all__ = ["OPERATIONS", "RuleBook", "RuleError", "check_matcher", "field_matches", "is_gate", "parse_rule", "rule_matches"]
+
+OPERATIONS = ("inpaint", "fetchById", "fetchByRequestId")
+_OPERATION_GROUPS = {"*": OPERATIONS, "any": OPERATIONS, "fetch": ("fetchById", "fetchByRequestId")}
+_RESPOND = ("variant", "eta", "outcome", "error", "fault", "delay", "code", "webhook")
+_TOP = ("id", "key", "operation", "match", "times", "priority", "respond", "description")
+_OPERATORS = ("equals", "contains", "matches", "in", "present", "absent")
+_CODES = (400, 401, 404, 422, 429, 500)
+_WEBHOOK_ACTIONS = ("deliver", "drop", "duplicate")
+_MAX_PATTERN = 500
+_MAX_ID = 100
+
+
+class RuleError(ValueError):
+    """A rule the mock cannot use; the message names the field and what it accepts."""
+
+
+def _fail(message: str) -> None:
+    raise RuleError(message)
+
+
+def _operations(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            _fail("operation must be a string or a list of strings")
+        names = _OPERATION_GROUPS.get(item, (item,) if item in OPERATIONS else None)
+        if names is None:
+            _fail(f"operation {item!r} is unknown; use one of {', '.join(OPERATIONS)}, fetch (both fetch forms) or *")
+        found.extend(n for n in names if n not in found)
+    if not found:
+        _fail("operation must name at least one operation")
+    return found
+
+
+def check_matcher(field: str, spec: Any) -> Any:
+    """Check one body matcher; a plain value means equality."""
+    if not isinstance(spec, dict):
+        return spec
+    if len(spec) != 1 or next(iter(spec)) not in _OPERATORS:
+        _fail(f"match.{field}: use a value, or one of {{{', '.join(f'{o!r}: ...' for o in _OPERATORS)}}}")
+    op, arg = next(iter(spec.items()))
+    if op == "matches":
+        if not isinstance(arg, str) or len(arg) > _MAX_PATTERN:
+            _fail(f"match.{field}.matches must be a regular expression of at most {_MAX_PATTERN} characters")
+        try:
+            re.compile(arg)
+        except re.error as exc:
+            _fail(f"match.{field}.matches is not a valid regular expression: {exc}")
+    if op == "contains" and not isinstance(arg, (str, int, float)):
+        _fail(f"match.{field}.contains must be a string or a number")
+    if op == "in" and not isinstance(arg, list):
+        _fail(f"match.{field}.in must be a list of values")
+    if op in ("present", "absent") and not isinstance(arg, bool):
+        _fail(f"match.{field}.{op} must be true or false")
+    return spec
+
+
+def _respond(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    variant = data.get("variant")
+    if variant is not None and variant not in VARIANTS:
+        _fail(f"respond.variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
+    for name in ("eta", "delay"):
+        if data.get(name) is not None:
+            try:
+                out[name] = parse_duration(data[name], f"respond.{name}")
+            except LatencyError as exc:
+                _fail(str(exc))
+    outcome = data.get("outcome")
+    if outcome is not None and outcome not in ("success", "failed"):
+        _fail("respond.outcome must be success or failed")
+    error = data.get("error")
+    if error is not None and error not in ERROR_NAMES:
+        _fail(f"respond.error must be one of {', '.join(sorted(ERROR_NAMES))}, not {error!r}")
+    fault = data.get("fault")
+    if fault is not None and fault not in FAULTS:
+        _fail(f"respond.fault must be one of {', '.join(FAULTS)}, not {fault!r}")
+    code = data.get("code")
+    if code is not None and (isinstance(code, bool) or code not in _CODES):
+        _fail(f"respond.code must be one of {', '.join(map(str, _CODES))} (use variant for 200 answers)")
+    webhook = data.get("webhook")
+    if webhook is not None and webhook not in _WEBHOOK_ACTIONS:
+        _fail(f"respond.webhook must be one of {', '.join(_WEBHOOK_ACTIONS)}, not {webhook!r}")
+    if variant is not None:
+        out["variant"] = variant
+    elif error is not None:
+        out["variant"] = "error"
+    elif "eta" in out:
+        out["variant"] = "processing"
+    for name, value in (("outcome", outcome), ("error", error), ("fault", fault), ("code", code), ("webhook", webhook)):
+        if value is not None:
+            out[name] = value
+    if out.get("variant") == "error" and "error" not in out:
+        out["error"] = "rate_limit"
+    if not out:
+        _fail(f"a rule must say what to answer: one or more of {', '.join(_RESPOND)}")
+    return out
+
+
+def _json_safe(value: Any, where: str, depth: int = 0) -> None:
+    """What every store can keep: 64-bit integers, UTF-8 text, modest nesting."""
+    if depth > 8:
+        _fail(f"{where} is nested too deeply")
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            _fail(f"{where}: the number {str(value)[:30]} is out of range")
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            _fail(f"{where} is not valid UTF-8 text")
+    elif isinstance(value, list):
+        for item in value:
+            _json_safe(item, where, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _json_safe(key, where, depth + 1)
+            _json_safe(item, f"{where}.{key}" if depth < 3 else where, depth + 1)
+
+
+def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], float] = time.time) -> dict[str, Any]:
+    """Check a rule sent to the admin API and turn it into the stored form (no API key in it)."""
+    if not isinstance(data, dict):
+        _fail("a rule is a JSON object")
+    _json_safe(data, "rule")
+    unknown = sorted(set(data) - set(_TOP) - set(_RESPOND))
+    if unknown:
+        _fail(f"unknown rule field(s) {', '.join(unknown)}; known: {', '.join(_TOP + _RESPOND)}")
+    respond_in = data.get("respond", {})
+    if not isinstance(respond_in, dict):
+        _fail("respond must be an object")
+    flat = {k: data[k] for k in _RESPOND if k in data}
+    clash = sorted(set(flat) & set(respond_in))
+    if clash:
+        _fail(f"{', '.join(clash)} given both at the top level and in respond")
+    unknown = sorted(set(respond_in) - set(_RESPOND))
+    if unknown:
+        _fail(f"unknown respond field(s) {', '.join(unknown)}; known: {', '.join(_RESPOND)}")
+    respond = _respond({**respond_in, **flat})
+    rule_id = data.get("id")
+    if rule_id is None:
+        rule_id = "rule-" + uuid.uuid4().hex[:12]
+    if not isinstance(rule_id, str) or not rule_id or len(rule_id) > _MAX_ID or not rule_id.isprintable():
+        _fail(f"id must be a printable string of 1-{_MAX_ID} characters")
+    key = data.get("key")
+    if key is not None and (not isinstance(key, str) or not key):
+        _fail("key must be a non-empty string (the API key whose requests the rule applies to)")
+    match = data.get("match", {})
+    if not isinstance(match, dict):
+        _fail("match must be an object of body field -> value or {operator: value}")
+    if "key" in match:
+        _fail('match on the API key with the rule\'s "key" field, not match.key')
+    times = data.get("times")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= 10**9):
+        _fail("times must be a whole number from 1 to 10^9 (leave it out for a rule that never runs out)")
+    priority = data.get("priority", 5)
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 1000:
+        _fail("priority must be a whole number from 1 (first) to 1000")
+    description = data.get("description")
+    if description is not None and not isinstance(description, str):
+        _fail("description must be a string")
+    stamp = now()
+    return {
+        "id": rule_id,
+        "owner": owner_of(key) if key else "",
+        "operation": _operations(data.get("operation", "*")),
+        "match": {str(f): check_matcher(str(f), spec) for f, spec in match.items()},
+        "respond": respond,
+        "times": times,
+        "limit": times,
+        "priority": priority,
+        "description": description,
+        "created": stamp,
+        "order": time.time_ns(),
+    }
+
+
+def is_gate(respond: dict[str, Any]) -> bool:
+    """Rules answering with an error or a fault act before validation."""
+    return bool(respond.get("fault") or respond.get("code") or respond.get("variant") == "error")
+
+
+def _loose_equal(value: Any, expected: Any) -> bool:
+    if value == expected and type(value) is not bool and type(expected) is not bool:
+        return True
+    if isinstance(value, bool) or isinstance(expected, bool):
+        return value is expected
+    if isinstance(value, (int, float, str)) and isinstance(expected, (int, float, str)) and type(value) is not type(expected):
+        return str(value).strip() == str(expected).strip()
+    return False
+
+
+def field_matches(body: dict[str, Any], field: str, spec: Any) -> bool:
+    present = field in body and body[field] is not None
+    if not isinstance(spec, dict):
+        return present and _loose_equal(body[field], spec)
+    op, arg = next(iter(spec.items()))
+    if op == "present":
+        return present is arg
+    if op == "absent":
+        return (not present) is arg
+    if not present:
+        return False
+    value = body[field]
+    if op == "equals":
+        return _loose_equal(value, arg)
+    if op == "in":
+        return any(_loose_equal(value, item) for item in arg)
+    if op == "contains":
+        if isinstance(value, list):
+            return any(_loose_equal(v, arg) for v in value)
+        return str(arg).lower() in str(value).lower()
+    return re.search(arg, str(value)) is not None
+
+
+def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[str, Any]) -> bool:
+    if rule.get("owner") and rule["owner"] != owner:
+        return False
+    if operation not in rule.get("operation", OPERATIONS):
+        return False
+    times = rule.get("times")
+    if times is not None and times <= 0:
+        return False
+    respond = rule.get("respond", {})
+    if operation != "inpaint" and not is_gate(respond) and "delay" not in respond:
+        return False  # variants, etas and webhooks mean nothing to a fetch
+    return all(field_matches(body, f, spec) for f, spec in rule.get("match", {}).items())
+
+
+class RuleBook:
+    """The rules in a store: add, list, delete, and find the ones a request matches."""
+
+    def __init__(self, store: Any, owner_of: Callable[[str], str]):
+        self.store = store
+        self.owner_of = owner_of
+
+    def add(self, data: Any) -> dict[str, Any]:
+        rule = parse_rule(data, self.owner_of)
+        self.store.put_rule(rule)
+        return rule
+
+    def all(self, owner: str | None = None) -> list[dict[str, Any]]:
+        rules = [r for r in self.store.rules() if not r.get("deleted")]
+        if owner is not None:
+            rules = [r for r in rules if r.get("owner", "") == owner]
+        return sorted(rules, key=lambda r: (r.get("priority", 5), -r.get("order", 0)))
+
+    def get(self, rule_id: str) -> dict[str, Any] | None:
+        return next((r for r in self.all() if r["id"] == rule_id), None)
+
+    def delete(self, rule_id: str) -> bool:
+        rule = self.get(rule_id)
+        if rule is None:
+            return False
+        delete_one = getattr(self.store, "delete_rule", None)
+        if delete_one is not None:
+            return bool(delete_one(rule_id))
+        self.store.put_rule(dict(rule, deleted=True, times=0))  # a store without delete_rule: tombstone
+        return True
+
+    def delete_all(self, owner: str | None = None) -> int:
+        rules = self.all(owner)
+        if owner is None:
+            self.store.delete_rules()
+            return len(rules)
+        return sum(self.delete(r["id"]) for r in rules)
+
+    def candidates(self, operation: str, owner: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rules this request matches, best first (cheap when there are none)."""
+        rules = self.store.rules()
+        if not rules:
+            return []
+        found = [r for r in rules if not r.get("deleted") and rule_matches(r, operation, owner, body)]
+        found.sort(key=lambda r: (r.get("priority", 5), -r.get("order", 0)))
+        return found
+
+    def consume(self, rule: dict[str, Any]) -> bool:
+        """Use a rule once (atomic in the store); False if another request used its last time."""
+        return bool(self.store.consume_rule(str(rule["id"])))

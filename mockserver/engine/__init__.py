@@ -1,0 +1,1 @@
+"""The request engine: context, ordered steps, parsing, normalising, validation, directives, errors."""

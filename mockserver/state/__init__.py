@@ -1,0 +1,1 @@
+"""Where state lives: the store protocol and its backends, jobs, the clock, the journal."""

@@ -1,0 +1,221 @@
+"""The request journal: what each API call sent and got, for tests to inspect and verify.
+
+Every API request (and every output-file GET) leaves one entry in the store's ``requests`` log:
+method, path, operation, the body as sent (redacted), the validation result, warnings, the
+variant, the HTTP status, the job id and ``track_id``, the scenario rule or fault that applied,
+and timing. The log is capped by ``max_log_entries`` (the oldest go first) and each string in an
+entry is shortened, so a client sending megabytes of base64 cannot exhaust memory.
+
+Entries carry the namespace (``owner``) of the API key, never the key: bodies and headers go
+through ``contracts.core.redact`` (the one redaction list), and any other place the key was echoed
+is masked too. Filters: ``operation`` (``fetch`` = both fetch forms), ``key``, ``track_id``,
+``job_id``, ``status``, ``variant``, ``method``, ``path``, ``fault``, ``rule``, ``since`` and
+body-field matchers (the scenario rules' ``match`` syntax).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import orjson
+
+import contracts.core.redact as _redact_module
+from contracts.core.redact import MASK, redact, redact_text
+from mockserver.control.rules import field_matches
+
+__all__ = ["Journal", "REQUESTS_LOG", "limit", "mask_values", "scrub", "scrub_text"]
+
+REQUESTS_LOG = "requests"
+MAX_STRING = 300
+MAX_ITEMS = 50
+_FETCH = ("fetchById", "fetchByRequestId")
+
+
+_SCALARS = (bool, int, float, type(None))
+
+
+_INT_RANGE = (-(2**63), 2**64 - 1)  # what JSON encoders (orjson, the stores) accept
+
+
+def _clean_text(text: str) -> bool:
+    """Short and encodable as UTF-8 (a lone surrogate from a JSON escape is not)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _needs_limit(data: dict[str, Any], max_string: int) -> bool:
+    if len(data) > MAX_ITEMS:
+        return True
+    for key, value in data.items():
+        kind = type(value)
+        if kind is str:
+            if len(value) > max_string or not _clean_text(value):
+                return True
+        elif kind is int:
+            if not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+                return True
+        elif kind not in _SCALARS:
+            return True
+        if type(key) is not str or len(key) > max_string or not _clean_text(key):
+            return True
+    return False
+
+
+def _text(value: Any, max_string: int) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if not _clean_text(text):
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    if len(text) <= max_string:
+        return text
+    return f"{text[:max_string]}...(+{len(text) - max_string} chars)"
+
+
+def limit(data: Any, max_string: int = MAX_STRING, _depth: int = 0) -> Any:
+    """JSON-like data made safe to keep: long strings and lists shortened, deep nesting cut, integers
+    beyond 64 bits and text that is not UTF-8 (lone surrogates) turned into plain strings."""
+    kind = type(data)
+    if kind is dict:
+        if not _needs_limit(data, max_string):
+            return data  # the common case: a flat body of short fields, nothing to copy
+        if _depth > 8:
+            return "...(nested too deeply)"
+        items = list(data.items())
+        out = {_text(k, max_string): limit(v, max_string, _depth + 1) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            out["..."] = f"+{len(items) - MAX_ITEMS} fields"
+        return out
+    if isinstance(data, str):
+        return data if len(data) <= max_string and _clean_text(data) else _text(data, max_string)
+    if isinstance(data, int) and not isinstance(data, bool) and not _INT_RANGE[0] <= data <= _INT_RANGE[1]:
+        return _text(data, max_string)
+    if isinstance(data, (list, tuple)):
+        if _depth > 8:
+            return "...(nested too deeply)"
+        out_list = [limit(v, max_string, _depth + 1) for v in data[:MAX_ITEMS]]
+        if len(data) > MAX_ITEMS:
+            out_list.append(f"...(+{len(data) - MAX_ITEMS} items)")
+        return out_list
+    if isinstance(data, dict):  # a dict subclass
+        return limit(dict(data), max_string, _depth)
+    return data
+
+
+def _replace_secret(data: Any, secret: str) -> Any:
+    if isinstance(data, str):
+        return data.replace(secret, MASK)
+    if isinstance(data, dict):
+        return {k: _replace_secret(v, secret) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_replace_secret(v, secret) for v in data]
+    return data
+
+
+def mask_values(data: Any, secrets: Iterable[str]) -> Any:
+    """Mask these exact values (an API key echoed in a prompt, a header, a URL) anywhere in ``data``."""
+    wanted = [s for s in secrets if isinstance(s, str) and len(s) >= 4]
+    if not wanted:
+        return data
+    dumped = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS, default=str)
+    for secret in wanted:
+        if secret.encode("utf-8", "replace") in dumped or orjson.dumps(secret)[1:-1] in dumped:
+            data = _replace_secret(data, secret)
+    return data
+
+
+def scrub(data: Any, secrets: Iterable[str] = ()) -> Any:
+    """Redact secret fields (``contracts.core.redact``), then mask these exact values anywhere."""
+    return mask_values(redact(data), secrets)
+
+
+_SCRUBBED: dict[tuple[str, tuple[str, ...], int], str] = {}
+_SCRUBBED_LIMIT = 4096
+
+
+def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``redact_text`` with these secrets too; remembered for short texts (the same warnings come
+    back on every request). The answer also depends on the values registered with
+    ``contracts.core.redact``, a set that only grows: its size is part of the key."""
+    extra = tuple(s for s in secrets if isinstance(s, str) and len(s) >= 4)
+    if len(text) > 1024:
+        return redact_text(text, extra=extra)
+    key = (text, extra, len(_redact_module._secrets))
+    found = _SCRUBBED.get(key)
+    if found is None:
+        found = redact_text(text, extra=extra)
+        if len(_SCRUBBED) >= _SCRUBBED_LIMIT:
+            _SCRUBBED.clear()
+        _SCRUBBED[key] = found
+    return found
+
+
+class Journal:
+    """Writes and queries the ``requests`` log of a store."""
+
+    def __init__(self, store: Any, enabled: bool = True):
+        self.store = store
+        self.enabled = enabled
+
+    def record(self, entry: dict[str, Any]) -> None:
+        if self.enabled:
+            self.store.append(REQUESTS_LOG, entry)
+
+    def record_with_job(self, job: Any, entry: dict[str, Any]) -> None:
+        """Store a new job and its request's entry: one transaction where the store offers it
+        (SQLite: one write lock instead of two), else one after the other."""
+        together = getattr(self.store, "put_job_and_append", None)
+        if self.enabled and together is not None:
+            together(job, REQUESTS_LOG, entry)
+            return
+        self.store.put_job(job)
+        self.record(entry)
+
+    def entries(self, since: int = 0) -> list[dict[str, Any]]:
+        return self.store.entries(REQUESTS_LOG, since)
+
+    def query(self, owner: str | None = None, operation: str | None = None, track_id: str | None = None,
+              job_id: int | None = None, status: int | None = None, variant: str | None = None,
+              method: str | None = None, path: str | None = None, fault: str | None = None,
+              rule: str | None = None, since: int = 0, match: dict[str, Any] | None = None,
+              limit_to: int | None = None) -> list[dict[str, Any]]:
+        """Entries matching every filter given, oldest first (``limit_to``: only the newest N)."""
+        operations = None
+        if operation:
+            operations = set()
+            for name in operation.split(","):
+                name = name.strip()
+                operations.update(_FETCH if name == "fetch" else (name,))
+        found = []
+        for entry in self.entries(since):
+            if owner is not None and entry.get("owner") != owner:
+                continue
+            if operations is not None and entry.get("operation") not in operations:
+                continue
+            if track_id is not None and str(entry.get("track_id")) != str(track_id):
+                continue
+            if job_id is not None and entry.get("job_id") != job_id:
+                continue
+            if status is not None and entry.get("status") != status:
+                continue
+            if variant is not None and entry.get("variant") != variant:
+                continue
+            if method is not None and str(entry.get("method", "")).upper() != method.upper():
+                continue
+            if path is not None and entry.get("path") != path:
+                continue
+            if fault is not None and entry.get("fault") != fault:
+                continue
+            if rule is not None and entry.get("rule") != rule:
+                continue
+            if match:
+                body = entry.get("body")
+                if not isinstance(body, dict) or not all(field_matches(body, f, s) for f, s in match.items()):
+                    continue
+            found.append(entry)
+        if limit_to is not None:
+            found = found[-limit_to:] if limit_to > 0 else []
+        return found

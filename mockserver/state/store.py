@@ -1,0 +1,231 @@
+"""Where the mock's state lives, behind one small interface.
+
+Jobs (by id, or by the file prefix their output URLs carry), a fresh integer id, the clock
+offset tests move, append-only logs (the request journal, webhook deliveries) and scenario
+rules that may be used a limited number of times. ``MemoryStore`` keeps them in this process;
+persistent backends (SQLite for several workers, Redis for several machines) implement the
+same methods, so every worker sees every job, rule and journal entry.
+
+Every collection is capped: the oldest entries go first, so the store never grows without
+bound however long a mock runs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict, deque
+from typing import Any, Protocol
+
+import orjson
+
+from mockserver.state.jobs import Job
+
+__all__ = ["FIRST_JOB_ID", "MemoryStore", "Store", "decode_doc", "encode_doc"]
+
+#: Real ids are 8-9 digit integers (MODELSLAB-FACTS §3.1); the mock counts up from here.
+FIRST_JOB_ID = 130_000_000
+
+
+_WIDE = b"\x00"  # marks documents orjson cannot hold exactly (integers wider than 64 bits)
+
+
+def encode_doc(doc: Any) -> bytes:
+    """Bytes for a job (a dataclass) or a dict, for stores that keep state outside the process."""
+    try:
+        return orjson.dumps(doc)
+    except TypeError:  # a client's integer past 64 bits (e.g. a huge seed) must survive exactly
+        data = doc.to_dict() if isinstance(doc, Job) else doc
+        return _WIDE + json.dumps(data, separators=(",", ":")).encode()
+
+
+def decode_doc(raw: bytes) -> Any:
+    if raw[:1] == _WIDE:
+        return json.loads(raw[1:])
+    return orjson.loads(raw)
+
+
+class Store(Protocol):
+    def next_id(self) -> int: ...
+
+    def put_job(self, job: Job) -> None: ...
+
+    def get_job(self, job_id: int) -> Job | None: ...
+
+    def get_job_by_prefix(self, file_prefix: str) -> Job | None: ...
+
+    def clock_offset(self, owner: str = "") -> float:
+        """Seconds the clock of a namespace (an API key's owner; "" = everyone) was moved on."""
+        ...
+
+    def set_clock_offset(self, offset: float, owner: str = "") -> None: ...
+
+    def append(self, log: str, entry: dict[str, Any]) -> int:
+        """Add an entry to a named log; returns its sequence number (1, 2, ...)."""
+        ...
+
+    def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:
+        """A log's entries with a sequence number above ``since``, oldest first."""
+        ...
+
+    def put_rule(self, rule: dict[str, Any]) -> None:
+        """Add or replace a scenario rule (a dict with at least ``id``; ``times`` = uses left or None)."""
+        ...
+
+    def rules(self) -> list[dict[str, Any]]:
+        """Rules in the order they were added."""
+        ...
+
+    def consume_rule(self, rule_id: str) -> bool:
+        """Use a rule once, atomically: False when it has no uses left (or is gone)."""
+        ...
+
+    def delete_rules(self) -> None: ...
+
+    def delete_rule(self, rule_id: str) -> bool:
+        """Remove one rule; False if there was none with that id."""
+        ...
+
+    def reset(self, owner: str | None = None) -> None:
+        """Forget everything, or only what belongs to one namespace (jobs, log entries, rules, clock)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (a no-op for stores that hold none)."""
+        ...
+
+
+class MemoryStore:
+    """In-process store with a cap on jobs (oldest dropped first) and an optional job TTL.
+
+    ``job_ttl`` counts real seconds since a job was last stored (0 = keep until the cap); the
+    mock clock that tests advance does not expire jobs, so finishing a queue never loses one.
+    """
+
+    def __init__(self, max_jobs: int = 100_000, max_log_entries: int = 10_000,
+                 job_ttl: float = 0.0, wall=time.time):
+        self.max_jobs = max_jobs
+        self.max_log_entries = max_log_entries
+        self.job_ttl = job_ttl
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._jobs: OrderedDict[int, Job] = OrderedDict()
+        self._stored_at: dict[int, float] = {}
+        self._by_prefix: dict[str, int] = {}
+        self._next = FIRST_JOB_ID
+        self._offsets: dict[str, float] = {}
+        self._logs: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
+        self._seq: dict[str, int] = {}
+        self._rules: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def next_id(self) -> int:
+        with self._lock:
+            self._next += 1
+            return self._next
+
+    def put_job(self, job: Job) -> None:
+        with self._lock:
+            now = self._wall()
+            self._jobs[job.id] = job
+            self._jobs.move_to_end(job.id)
+            self._stored_at[job.id] = now
+            self._by_prefix[job.file_prefix] = job.id
+            while len(self._jobs) > self.max_jobs:
+                self._drop_oldest()
+            if self.job_ttl:
+                while self._jobs and self._stored_at[next(iter(self._jobs))] <= now - self.job_ttl:
+                    self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        job_id, dropped = self._jobs.popitem(last=False)
+        self._stored_at.pop(job_id, None)
+        if self._by_prefix.get(dropped.file_prefix) == job_id:
+            del self._by_prefix[dropped.file_prefix]
+
+    def _live(self, job_id: int | None) -> Job | None:
+        if job_id is None:
+            return None
+        job = self._jobs.get(job_id)
+        if job is not None and self.job_ttl and self._stored_at.get(job_id, 0.0) <= self._wall() - self.job_ttl:
+            return None
+        return job
+
+    def get_job(self, job_id: int) -> Job | None:
+        return self._live(job_id)
+
+    def get_job_by_prefix(self, file_prefix: str) -> Job | None:
+        return self._live(self._by_prefix.get(file_prefix))
+
+    def clock_offset(self, owner: str = "") -> float:
+        return self._offsets.get(owner, 0.0)
+
+    def set_clock_offset(self, offset: float, owner: str = "") -> None:
+        self._offsets[owner] = float(offset)
+
+    def append(self, log: str, entry: dict[str, Any]) -> int:
+        with self._lock:
+            seq = self._seq.get(log, 0) + 1
+            self._seq[log] = seq
+            self._logs.setdefault(log, deque(maxlen=self.max_log_entries)).append((seq, entry))
+            return seq
+
+    def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(entry, seq=seq) for seq, entry in self._logs.get(log, ()) if seq > since]
+
+    def put_rule(self, rule: dict[str, Any]) -> None:
+        with self._lock:
+            self._rules[str(rule["id"])] = dict(rule)
+
+    def rules(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(rule) for rule in self._rules.values()]
+
+    def consume_rule(self, rule_id: str) -> bool:
+        with self._lock:
+            rule = self._rules.get(rule_id)
+            if rule is None:
+                return False
+            times = rule.get("times")
+            if times is None:
+                return True
+            if times <= 0:
+                return False
+            rule["times"] = times - 1
+            return True
+
+    def delete_rules(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def delete_rule(self, rule_id: str) -> bool:
+        with self._lock:
+            return self._rules.pop(rule_id, None) is not None
+
+    def reset(self, owner: str | None = None) -> None:
+        with self._lock:
+            if owner is None:
+                self._jobs.clear()
+                self._stored_at.clear()
+                self._by_prefix.clear()
+                self._next = FIRST_JOB_ID
+                self._offsets.clear()
+                self._logs.clear()
+                self._seq.clear()
+                self._rules.clear()
+                return
+            for job_id in [i for i, job in self._jobs.items() if job.owner == owner]:
+                self._stored_at.pop(job_id, None)
+                self._by_prefix.pop(self._jobs.pop(job_id).file_prefix, None)
+            for name, log in self._logs.items():
+                self._logs[name] = deque(((q, e) for q, e in log if e.get("owner") != owner), maxlen=log.maxlen)
+            for rule_id in [i for i, rule in self._rules.items() if rule.get("owner") == owner]:
+                del self._rules[rule_id]
+            self._offsets.pop(owner, None)
+
+    def close(self) -> None:
+        pass
+
+    def __len__(self) -> int:
+        return len(self._jobs)

@@ -1,0 +1,361 @@
+"""The admin API under ``/__mock/``: rules, journal, verification, webhooks, clock, reset.
+
+It is the mock's own control surface, kept apart from the API it imitates so that nothing here
+can be mistaken for ModelsLab behaviour. Everything a test sets up or reads can be scoped to
+one API key (``"key"`` in the body or ``?key=``): rules match only that key's requests, the
+journal and the webhook log filter by it, reset and the clock act on its namespace only, so
+parallel test workers share one mock without colliding. Keys are never stored or echoed; state
+is filed under ``owner_of(key)``. The description of every endpoint is served at
+``GET /__mock/openapi.yaml`` (openapi/mock-admin.yaml) and in the README.
+
+Anyone who reaches ``/__mock/`` can rewrite what the mock answers, so when ``admin_token`` is set
+every admin call must carry it (``Authorization: Bearer TOKEN`` or ``X-Mock-Admin-Token: TOKEN``)
+or gets a 401. ``mockserver run`` binds to loopback by default; on any other address it requires
+a token and generates one when none is configured (``ensure_admin_token``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import math
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from mockserver.web.http import json_response
+from mockserver.state.journal import limit
+from mockserver.engine.pipeline import owner_of
+from mockserver.control.rules import RuleError, field_matches
+from mockserver.web.context import MockState
+from mockserver.control.webhooks import WEBHOOKS_LOG
+
+__all__ = ["ADMIN_SPEC", "admin_blueprint", "ensure_admin_token", "is_loopback_host", "presented_token"]
+
+ADMIN_SPEC = "mock-admin.yaml"
+_MAX_WAIT = 30.0
+_RULE_FIELDS = ("id", "owner", "operation", "match", "respond", "times", "limit", "priority", "description",
+                "created")
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def is_loopback_host(host: str) -> bool:
+    """Does binding to ``host`` keep the server to this machine? (``localhost``, 127/8, ``::1``)"""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def ensure_admin_token(host: str, token: str | None) -> tuple[str | None, bool]:
+    """(the token /__mock/ will require, whether it was generated now).
+
+    Loopback binds keep whatever was configured (usually none); any other bind gets one.
+    """
+    if token or is_loopback_host(host):
+        return token or None, False
+    return secrets.token_urlsafe(24), True
+
+
+def presented_token(headers: Any) -> str | None:
+    """The admin token a request carries: ``Authorization: Bearer T`` or ``X-Mock-Admin-Token: T``."""
+    direct = headers.get("X-Mock-Admin-Token")
+    if direct:
+        return direct.strip()
+    scheme, _, value = (headers.get("Authorization") or "").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def _json_object() -> dict | None:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
+def _error(message: str, status: int = 400) -> Response:
+    return json_response({"status": "error", "message": message}, status)
+
+
+def _namespace(data: dict | None) -> str:
+    """The namespace a call is about: ``{"key": ...}`` in the body or ``?key=``; "" for everyone."""
+    key = (data or {}).get("key") or request.args.get("key")
+    return owner_of(key) if isinstance(key, str) and key else ""
+
+
+def _admin_spec_path() -> Path | None:
+    try:
+        from contracts.core.spec import spec_dir
+
+        path = spec_dir() / ADMIN_SPEC
+    except FileNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def _int(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise _BadRequest(f"{name} must be a whole number")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _BadRequest(f"{name} must be a whole number, not {str(value)[:40]!r}") from None
+
+
+def _filters(source: dict[str, Any]) -> dict[str, Any]:
+    """Journal filters from query parameters or a JSON body (same names in both)."""
+    known = {"key", "operation", "track_id", "job_id", "status", "variant", "method", "path", "fault", "rule",
+             "since", "limit", "match", "expect"}
+    unknown = sorted(set(source) - known)
+    if unknown:
+        raise _BadRequest(f"unknown filter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    key = source.get("key")
+    for name in ("key", "operation", "track_id", "variant", "method", "path", "fault", "rule"):
+        value = source.get(name)
+        if value is not None and not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise _BadRequest(f"{name} must be a string, not {type(value).__name__}")
+    match = source.get("match")
+    if match is not None and not isinstance(match, dict):
+        raise _BadRequest("match must be an object of body field -> value or {operator: value}")
+    if match:
+        from mockserver.control.rules import check_matcher
+
+        try:
+            match = {str(f): check_matcher(str(f), spec) for f, spec in match.items()}
+        except RuleError as exc:
+            raise _BadRequest(str(exc)) from None
+    found = {
+        "owner": owner_of(key) if isinstance(key, str) and key else None,
+        "operation": str(source["operation"]) if source.get("operation") else None,
+        "track_id": source.get("track_id"),
+        "job_id": _int(source.get("job_id"), "job_id"),
+        "status": _int(source.get("status"), "status"),
+        "variant": str(source["variant"]) if source.get("variant") else None,
+        "method": str(source["method"]) if source.get("method") else None,
+        "path": str(source["path"]) if source.get("path") else None,
+        "fault": str(source["fault"]) if source.get("fault") else None,
+        "rule": str(source["rule"]) if source.get("rule") else None,
+        "since": _int(source.get("since"), "since") or 0,
+        "match": match or None,
+        "limit_to": _int(source.get("limit"), "limit"),
+    }
+    if found["track_id"] is not None:
+        found["track_id"] = str(found["track_id"])
+    return found
+
+
+def _public_rule(rule: dict[str, Any], matched: int | None = None) -> dict[str, Any]:
+    out = {name: rule.get(name) for name in _RULE_FIELDS}
+    out["owner"] = out["owner"] or None
+    if matched is not None:
+        out["matched"] = matched
+    return out
+
+
+def admin_blueprint(state: MockState) -> Blueprint:
+    bp = Blueprint("mock_admin", __name__, url_prefix="/__mock")
+    engine = state.engine
+
+    @bp.errorhandler(_BadRequest)
+    def bad_request(exc: _BadRequest) -> Response:
+        return _error(str(exc))
+
+    required = state.config.admin_token or None
+
+    @bp.before_request
+    def check_token() -> Response | None:
+        if required is None:
+            return None
+        given = presented_token(request.headers)
+        if given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), required.encode("utf-8")):
+            return None
+        answer = _error("the admin API needs the admin token: send Authorization: Bearer <token> "
+                        "or X-Mock-Admin-Token: <token> (it was printed when the mock started)", 401)
+        answer.headers["WWW-Authenticate"] = 'Bearer realm="modelslab-mock admin"'
+        return answer
+
+    @bp.get("/health")
+    def health() -> Response:
+        return json_response({"status": "ok", "seed": engine.rng.seed, "strict": state.config.strict,
+                              "webhooks": engine.webhooks.stats(), "image_cache": engine.artefacts.cache.stats()})
+
+    @bp.get("/openapi.yaml")
+    def admin_openapi() -> Response:
+        path = _admin_spec_path()
+        if path is None:
+            return _error("the admin API description is not installed", 404)
+        return Response(path.read_bytes(), mimetype="application/yaml")
+
+    # -- reset and clock -------------------------------------------------------------------------
+
+    @bp.post("/reset")
+    def reset() -> Response:
+        """Forget everything (and restart the RNG from its seed), or one key's state with ``{"key"}``."""
+        owner = _namespace(_json_object())
+        if owner:
+            state.store.reset(owner)
+            engine.webhooks.reset(owner)
+        else:
+            state.store.reset()
+            engine.webhooks.reset()
+            engine.artefacts.clear()
+            engine.rng.reseed()
+        return json_response({"status": "ok", "scope": "key" if owner else "all"})
+
+    @bp.get("/clock")
+    def clock() -> Response:
+        owner = _namespace(None)
+        return json_response({"now": engine.clock.now(owner), "offset": state.store.clock_offset(owner)})
+
+    @bp.post("/clock")
+    def move_clock() -> Response:
+        """``{"advance": seconds}`` (optionally ``"key"``) moves time forward so queued jobs finish."""
+        data = _json_object()
+        advance = data.get("advance") if data else None
+        if isinstance(advance, bool) or not isinstance(advance, (int, float)) or not math.isfinite(advance) or advance < 0:
+            return _error('send {"advance": seconds >= 0}')
+        owner = _namespace(data)
+        offset = engine.clock.advance(float(advance), owner)
+        engine.webhooks.poke()
+        return json_response({"now": engine.clock.now(owner), "offset": offset})
+
+    # -- scenario rules --------------------------------------------------------------------------
+
+    def matched_counts() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entry in engine.journal.entries():
+            rule_id = entry.get("rule")
+            if rule_id:
+                counts[rule_id] = counts.get(rule_id, 0) + 1
+        return counts
+
+    @bp.get("/rules")
+    def list_rules() -> Response:
+        owner = _namespace(None) if request.args.get("key") else None
+        counts = matched_counts()
+        return json_response({"rules": [_public_rule(r, counts.get(r["id"], 0)) for r in engine.rules.all(owner)]})
+
+    @bp.post("/rules")
+    def add_rules() -> Response:
+        data = request.get_json(silent=True)
+        if isinstance(data, dict) and "rules" in data:
+            items = data["rules"]
+            if not isinstance(items, list) or not items:
+                return _error("rules must be a non-empty list of rules")
+        elif isinstance(data, dict):
+            items = None
+        else:
+            return _error("send a rule (a JSON object) or {\"rules\": [...]}")
+        try:
+            if items is None:
+                return json_response({"rule": _public_rule(engine.rules.add(data))}, 201)
+            from mockserver.control.rules import parse_rule
+
+            parsed = [parse_rule(item, owner_of) for item in items]  # all or nothing
+        except RuleError as exc:
+            return _error(str(exc))
+        for rule in parsed:
+            state.store.put_rule(rule)
+        return json_response({"rules": [_public_rule(r) for r in parsed]}, 201)
+
+    @bp.get("/rules/<rule_id>")
+    def get_rule(rule_id: str) -> Response:
+        rule = engine.rules.get(rule_id)
+        if rule is None:
+            return _error(f"no rule {rule_id[:100]!r}", 404)
+        return json_response({"rule": _public_rule(rule, matched_counts().get(rule_id, 0))})
+
+    @bp.delete("/rules/<rule_id>")
+    def delete_rule(rule_id: str) -> Response:
+        if not engine.rules.delete(rule_id):
+            return _error(f"no rule {rule_id[:100]!r}", 404)
+        return json_response({"status": "ok", "deleted": 1})
+
+    @bp.delete("/rules")
+    def delete_rules() -> Response:
+        owner = _namespace(_json_object()) or None
+        return json_response({"status": "ok", "deleted": engine.rules.delete_all(owner)})
+
+    # -- the journal and verification ---------------------------------------------------------------
+
+    @bp.get("/requests")
+    def list_requests() -> Response:
+        found = engine.journal.query(**_filters(request.args.to_dict()))
+        return json_response({"requests": found, "count": len(found)})
+
+    @bp.post("/requests/find")
+    def find_requests() -> Response:
+        found = engine.journal.query(**_filters(_json_object() or {}))
+        return json_response({"requests": found, "count": len(found)})
+
+    @bp.route("/requests/count", methods=["GET", "POST"])
+    def count_requests() -> Response:
+        source = request.args.to_dict() if request.method == "GET" else (_json_object() or {})
+        expect = _int(source.get("expect"), "expect")
+        filters = _filters(source)
+        filters["limit_to"] = None
+        found = engine.journal.query(**filters)
+        answer: dict[str, Any] = {"count": len(found)}
+        if expect is not None:
+            answer.update(expected=expect, ok=len(found) == expect)
+            if len(found) != expect:
+                answer["message"] = (f"expected {expect} matching request(s), found {len(found)}"
+                                     + _nearest_hint(engine, filters))
+        return json_response(answer)
+
+    # -- webhooks ----------------------------------------------------------------------------------
+
+    @bp.get("/webhooks")
+    def list_webhooks() -> Response:
+        args = request.args
+        owner = _namespace(None) if args.get("key") else None
+        job_id = _int(args.get("job_id"), "job_id")
+        track_id = args.get("track_id")
+        outcome = args.get("outcome")
+        found = []
+        for entry in state.store.entries(WEBHOOKS_LOG):
+            if owner is not None and entry.get("owner") != owner:
+                continue
+            if job_id is not None and entry.get("job_id") != job_id:
+                continue
+            if track_id is not None and str(entry.get("track_id")) != track_id:
+                continue
+            if outcome is not None and entry.get("outcome") != outcome:
+                continue
+            found.append(entry)
+        return json_response({"deliveries": found, "count": len(found)})
+
+    @bp.post("/webhooks/wait")
+    def wait_webhooks() -> Response:
+        data = _json_object() or {}
+        timeout = data.get("timeout", 5.0)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout <= _MAX_WAIT:
+            return _error(f"timeout must be a number of seconds from 0 to {_MAX_WAIT:g}")
+        idle = engine.webhooks.wait_idle(float(timeout))
+        return json_response({"idle": idle, **engine.webhooks.stats()})
+
+    return bp
+
+
+def _nearest_hint(engine: Any, filters: dict[str, Any]) -> str:
+    """Why nothing matched: the requests of the same key and operation that differ in the rest."""
+    looser = {k: filters[k] for k in ("owner", "operation") if filters.get(k) is not None}
+    near = engine.journal.query(**looser)
+    if not near:
+        return ""
+    sample = near[-1]
+    shown = {k: sample.get(k) for k in ("method", "path", "status", "variant", "track_id", "rule", "fault")}
+    body = sample.get("body")
+    if filters.get("match") and isinstance(body, dict):
+        shown["mismatched"] = sorted(f for f, spec in filters["match"].items() if not field_matches(body, f, spec))
+    return f"; the latest request of that key/operation was {limit(shown)}"

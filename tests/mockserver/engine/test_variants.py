@@ -1,0 +1,81 @@
+"""The Prefer header, the per-key table and seeded ratios, in that order."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.config import KeyRule, MockConfig
+from mockserver.engine.variants import PreferError, SeededRandom, VariantChooser, parse_prefer
+
+
+def chooser(**config):
+    return VariantChooser(MockConfig(**config), SeededRandom(5))
+
+
+def test_parse_prefer_accepts_prism_words_and_ours():
+    assert parse_prefer('code=200, example="success"; dynamic=true, variant=processing, eta=2') == {
+        "code": "200", "example": "success", "dynamic": "true", "variant": "processing", "eta": "2"}
+    assert parse_prefer(None) == {} and parse_prefer("") == {}
+
+
+@pytest.mark.parametrize("header, message", [
+    ("speed=fast", "unknown preference 'speed'"),
+    ("variant=sometimes", "variant must be one of"),
+    ("eta=soon", "eta must be a number"),
+    ("eta=-1", "finite number >= 0"),
+    ("eta=inf", "finite number >= 0"),
+    ("code=abc", "code must be an HTTP status"),
+    ("outcome=maybe", "outcome must be success or failed"),
+])
+def test_bad_preferences_are_explained(header, message):
+    with pytest.raises(PreferError, match=message):
+        chooser().choose(parse_prefer(header), "k", {})
+
+
+def test_prefer_beats_the_key_table_which_beats_ratios():
+    c = chooser(processing_ratio=0.0, keys={"k": KeyRule(variant="failed")})
+    assert c.choose(parse_prefer("variant=success"), "k", {}).variant == "success"
+    assert c.choose({}, "k", {}).variant == "failed"
+    assert c.choose({}, "other", {}).variant == "success"
+
+
+def test_eta_alone_means_processing_and_variant_processing_draws_an_eta_in_range():
+    c = chooser(eta_min=2.0, eta_max=3.0)
+    assert c.choose(parse_prefer("eta=7"), "k", {}).variant == "processing"
+    drawn = c.choose(parse_prefer("variant=processing"), "k", {})
+    assert 2.0 <= drawn.eta <= 3.0
+
+
+def test_hooks_sit_between_prefer_and_the_key_table():
+    c = chooser(keys={"k": KeyRule(variant="failed")})
+    c.hooks.append(lambda key, body: c.from_prefer({"variant": "error"}) if body.get("prompt") == "x" else None)
+    assert c.choose({}, "k", {"prompt": "x"}).variant == "error"
+    assert c.choose({}, "k", {"prompt": "y"}).variant == "failed"
+
+
+def test_ratios_are_reproducible_from_the_seed_and_close_to_the_configuration():
+    def draws(seed):
+        c = VariantChooser(MockConfig(processing_ratio=0.3, error_ratio=0.1, failed_ratio=0.2), SeededRandom(seed))
+        return [c.from_ratios() for _ in range(2000)]
+
+    first = draws(1)
+    assert first == draws(1) and first != draws(2)
+    share = {v: sum(c.variant == v for c in first) / len(first) for v in ("processing", "error", "failed", "success")}
+    assert 0.25 < share["processing"] < 0.35 and 0.07 < share["error"] < 0.13
+    queued_failures = sum(c.outcome == "failed" for c in first if c.variant == "processing")
+    assert 0.1 < queued_failures / sum(c.variant == "processing" for c in first) < 0.3
+
+
+def test_loguniform_etas_cover_the_realistic_range():
+    c = VariantChooser(MockConfig(profile="realistic", eta_min=6.0, eta_max=150.0, eta_distribution="loguniform",
+                                  processing_ratio=1.0), SeededRandom(3))
+    etas = [c.from_ratios().eta for _ in range(500)]
+    assert min(etas) >= 6.0 and max(etas) <= 150.0
+    assert sum(e < 30 for e in etas) > sum(e > 120 for e in etas), "log-uniform: short waits are more common"
+
+
+def test_reseed_restarts_the_sequence():
+    rng = SeededRandom(11)
+    first = [rng.draw(lambda r: r.random()) for _ in range(3)]
+    rng.reseed()
+    assert [rng.draw(lambda r: r.random()) for _ in range(3)] == first

@@ -1,0 +1,125 @@
+"""The admin API: documented endpoint by endpoint, namespaced by key, clear about bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openapi_spec_validator import validate
+
+INPAINT = "/api/v6/images/inpaint"
+FETCH = "/api/v6/images/fetch"
+
+
+def post(client, path, body, **headers):
+    return client.post(path, data=json.dumps(body), content_type="application/json", headers=headers)
+
+
+def test_the_admin_api_describes_itself_and_every_route_is_in_the_description(app, client):
+    response = client.get("/__mock/openapi.yaml")
+    assert response.status_code == 200 and response.mimetype == "application/yaml"
+    document = yaml.safe_load(response.data)
+    validate(document)
+    described = {(path, method) for path, item in document["paths"].items()
+                 for method in item if method in ("get", "post", "delete", "put", "patch")}
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/__mock/"):
+            path = rule.rule[len("/__mock"):].replace("<rule_id>", "{id}")
+            served |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert served == described
+
+
+def test_the_readme_section_names_every_route(app):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/__mock/"):
+            assert rule.rule.replace("<rule_id>", "{id}") in text, rule.rule
+
+
+def test_health_reports_seed_and_counters(client):
+    health = client.get("/__mock/health").json
+    assert health["status"] == "ok" and health["seed"] == 1234
+    assert set(health["webhooks"]) >= {"queued", "in_flight"} and "hits" in health["image_cache"]
+
+
+def test_reset_of_one_key_leaves_the_others_alone(client, valid_body):
+    alice = post(client, INPAINT, dict(valid_body, key="alice")).json["id"]
+    bob = post(client, INPAINT, dict(valid_body, key="bob")).json["id"]
+    client.post("/__mock/rules", json={"key": "bob", "variant": "failed"})
+    client.post("/__mock/clock", json={"advance": 100, "key": "bob"})
+    assert client.post("/__mock/reset", json={"key": "bob"}).json == {"status": "ok", "scope": "key"}
+    assert post(client, f"{FETCH}/{bob}", {"key": "bob"}).json["status"] == "error"
+    assert post(client, f"{FETCH}/{alice}", {"key": "alice"}).json["status"] == "success"
+    assert client.get("/__mock/clock?key=bob").json["offset"] == 0
+    assert client.get("/__mock/rules").json["rules"] == []
+    assert client.get("/__mock/requests/count?key=alice").json["count"] == 2
+
+
+def test_a_full_reset_replays_like_a_fresh_mock(client, valid_body):
+    first = post(client, INPAINT, valid_body).data
+    assert client.post("/__mock/reset").json["scope"] == "all"
+    assert post(client, INPAINT, valid_body).data == first
+    assert client.get("/__mock/requests/count").json["count"] == 1
+
+
+def test_the_clock_moves_per_key(client, valid_body):
+    queued = post(client, INPAINT, dict(valid_body, key="alice"), Prefer="eta=50").json["id"]
+    moved = client.post("/__mock/clock", json={"advance": 60, "key": "bob"}).json
+    assert moved["offset"] == 60
+    assert post(client, f"{FETCH}/{queued}", {"key": "alice"}).json["status"] == "processing"
+    client.post("/__mock/clock", json={"advance": 60, "key": "alice"})
+    assert post(client, f"{FETCH}/{queued}", {"key": "alice"}).json["status"] == "success"
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("post", "/__mock/clock", {"advance": -1}),
+    ("post", "/__mock/clock", {"advance": True}),
+    ("post", "/__mock/rules", [1, 2]),
+    ("post", "/__mock/rules", {"rules": []}),
+    ("get", "/__mock/requests?status=abc", None),
+    ("post", "/__mock/requests/count", {"match": "prompt"}),
+    ("post", "/__mock/requests/count", {"match": {"prompt": {"regex": "x"}}}),
+    ("post", "/__mock/requests/find", {"job": 1}),
+    ("get", "/__mock/webhooks?job_id=x", None),
+    ("post", "/__mock/webhooks/wait", {"timeout": 3600}),
+])
+def test_bad_admin_input_is_a_400_json_message(client, method, path, body):
+    response = getattr(client, method)(path, json=body) if body is not None else getattr(client, method)(path)
+    assert response.status_code == 400 and response.json["status"] == "error" and response.json["message"]
+
+
+def test_an_unknown_rule_is_a_404(client):
+    assert client.get("/__mock/rules/missing").status_code == 404
+    assert client.delete("/__mock/rules/missing").json["status"] == "error"
+
+
+def test_waiting_for_webhooks_with_nothing_to_do_is_immediate(client):
+    answer = client.post("/__mock/webhooks/wait", json={"timeout": 0}).json
+    assert answer["idle"] is True and answer["in_flight"] == 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+rule_fields = st.sampled_from(["id", "key", "operation", "match", "times", "priority", "respond", "variant", "eta",
+                               "error", "fault", "delay", "code", "webhook", "outcome", "rules", "expect", "limit",
+                               "since", "job_id", "status", "track_id", "advance", "timeout"])
+
+
+@given(path=st.sampled_from(["/__mock/rules", "/__mock/requests/count", "/__mock/requests/find", "/__mock/clock",
+                             "/__mock/reset", "/__mock/webhooks/wait"]),
+       body=st.dictionaries(rule_fields | st.text(max_size=6), json_values, max_size=6) | json_values)
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_admin_body_makes_a_server_error(app, path, body):
+    if path == "/__mock/webhooks/wait" and isinstance(body, dict):
+        body.pop("timeout", None)  # a legal timeout would only make the test slow
+    response = app.test_client().post(path, json=body)
+    assert response.status_code < 500, response.data

@@ -1,0 +1,199 @@
+"""The WSGI fast path answers exactly as the Flask views did, and refuses oversized bodies unread."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.test import Client, EnvironBuilder
+
+from mockserver import MockConfig, create_app
+from mockserver.web.fastpath import TOO_LARGE, FastPath, request_headers
+
+API = "/api/v6/images"
+VALID = {"key": "fast-key", "model_id": "pony-realism", "prompt": "a cat", "width": 512, "height": 512,
+         "init_image": "https://example.com/i.png", "mask_image": "https://example.com/m.png"}
+
+
+def _pair(**overrides: Any) -> tuple[Client, Client]:
+    """Two identical mocks (same seed, memory store): one through the fast path, one through Flask only."""
+    overrides.setdefault("seed", 7)
+    overrides.setdefault("store", "memory")
+    fast_app = create_app(MockConfig(**overrides))
+    flask_app = create_app(MockConfig(**overrides))
+    assert isinstance(fast_app.wsgi_app, FastPath)
+    return Client(fast_app), Client(flask_app.wsgi_app.fallback)
+
+
+def _answer(client: Client, path: str, data: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    response = client.post(path, data=data, headers=headers)
+    return response.status_code, dict(response.headers), response.get_data()
+
+
+_BODIES = st.one_of(
+    st.just(json.dumps(VALID).encode()),
+    st.builds(lambda extra: json.dumps({**VALID, **extra}).encode(),
+              st.dictionaries(st.sampled_from(["width", "samples", "prompt", "key", "track_id", "seed", "strength"]),
+                              st.one_of(st.integers(-5, 2000), st.text(max_size=8), st.none(), st.floats(0, 2)),
+                              max_size=3)),
+    st.sampled_from([b"", b"{", b"[]", b'{"key": "fast-key"}', b'{"key": ""}', b"\xff\xfe", b'{"a": NaN}']),
+)
+_HEADERS = st.fixed_dictionaries({}, optional={
+    "Content-Type": st.sampled_from(["application/json", "text/plain", "application/json; charset=utf-8"]),
+    "Prefer": st.sampled_from(["variant=processing", "code=429", "fault=outage", "fault=truncated",
+                               "example=nope", "variant=error, error=rate_limit", "delay=abc", "dynamic=true"]),
+    "X-Extra": st.sampled_from(["1", "two words"]),
+})
+_PATHS = st.sampled_from([f"{API}/inpaint", f"{API}/fetch", f"{API}/fetch/130000001", f"{API}/fetch/130000001?x=1",
+                          f"{API}/inpaint?key=fast-key", f"{API}/inpaint?", f"{API}/inpaint?a=b??"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(requests=st.lists(st.tuples(_PATHS, _BODIES, _HEADERS), min_size=1, max_size=6))
+def test_the_fast_path_answers_exactly_as_flask(requests: list[tuple[str, bytes, dict[str, str]]]) -> None:
+    fast, flask = _pair(processing_ratio=0.0)
+    for path, data, headers in requests:
+        assert _answer(fast, path, data, headers) == _answer(flask, path, data, headers)
+
+
+def test_journal_entries_are_the_same_through_either_path() -> None:
+    fast, flask = _pair()
+    data = json.dumps({**VALID, "track_id": "t-1"}).encode()
+    for client in (fast, flask):
+        client.post(f"{API}/inpaint?a=b", data=data, headers={"Content-Type": "application/json",
+                                                              "Authorization": "Bearer fast-key"})
+    journals = []
+    for client in (fast, flask):
+        entry = client.get("/__mock/requests").get_json()["requests"][-1]
+        for volatile in ("time", "duration_ms", "seq"):
+            entry.pop(volatile, None)
+        journals.append(entry)
+    assert journals[0] == journals[1]
+    assert journals[0]["path"] == f"{API}/inpaint?a=b"
+    for client in (fast, flask):
+        client.post(f"{API}/inpaint?a=b??", data=data, headers={"Content-Type": "application/json"})
+    paths = [client.get("/__mock/requests").get_json()["requests"][-1]["path"] for client in (fast, flask)]
+    assert paths == [f"{API}/inpaint?a=b"] * 2
+    assert "fast-key" not in json.dumps(journals[0])
+
+
+def test_base_url_comes_from_the_host_header_or_public_url() -> None:
+    fast, _ = _pair(processing_ratio=0.0)
+    body = fast.post(f"{API}/inpaint", json=VALID, headers={"Host": "mock.test:9000"}).get_json()
+    assert body["output"][0].startswith("http://mock.test:9000/")
+    fixed, _ = _pair(processing_ratio=0.0, public_url="https://mock.example/")
+    body = fixed.post(f"{API}/inpaint", json=VALID, headers={"Host": "other:1"}).get_json()
+    assert body["output"][0].startswith("https://mock.example/")
+
+
+class _Untouchable(io.RawIOBase):
+    """A request body that fails the test if anyone reads it."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise AssertionError("the oversized body was read")
+
+    readinto = read  # type: ignore[assignment]
+
+
+def _call(app, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
+    seen: list[Any] = []
+    chunks = app(environ, lambda status, headers, exc_info=None: seen.append((status, dict(headers))))
+    return seen[0][0], seen[0][1], b"".join(chunks)
+
+
+@pytest.mark.parametrize("path", [f"{API}/inpaint", f"{API}/fetch/130000001", "/__mock/rules"])
+def test_a_body_over_max_body_bytes_is_refused_with_413_without_reading_it(path: str) -> None:
+    app = create_app(MockConfig(store="memory", seed=1, max_body_bytes=1000))
+    environ = EnvironBuilder(path=path, method="POST", content_type="application/json").get_environ()
+    environ.update({"CONTENT_LENGTH": "1001", "wsgi.input": _Untouchable()})
+    status, headers, data = _call(app, environ)
+    assert status.startswith("413")
+    assert json.loads(data) == TOO_LARGE
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_a_streamed_body_is_cut_off_at_the_limit() -> None:
+    app = create_app(MockConfig(store="memory", seed=1, max_body_bytes=1000))
+    environ = EnvironBuilder(path=f"{API}/inpaint", method="POST", content_type="application/json").get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    stream = io.BytesIO(b'{"key": "' + b"x" * 5000 + b'"}')
+    environ.update({"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True, "wsgi.input": stream})
+    status, headers, data = _call(app, environ)
+    assert status.startswith("413") and json.loads(data) == TOO_LARGE
+    assert headers["Connection"] == "close"
+    assert stream.tell() <= 1001 + 64 * 1024  # read no further than one chunk past the limit
+
+
+def test_a_body_at_the_limit_is_served() -> None:
+    data = json.dumps(VALID).encode()
+    app = create_app(MockConfig(store="memory", seed=1, processing_ratio=0.0, max_body_bytes=len(data)))
+    answer = app.test_client().post(f"{API}/inpaint", data=data, content_type="application/json")
+    assert answer.status_code == 200 and answer.get_json()["status"] == "success"
+
+
+def test_two_data_uri_images_of_the_largest_accepted_size_fit_the_default_limit() -> None:
+    config = MockConfig()
+    assert config.max_body_bytes >= 2 * (config.image_max_bytes * 4 // 3 + 100) + 4096
+
+
+def test_other_methods_and_paths_go_to_flask() -> None:
+    fast, _ = _pair()
+    assert fast.get(f"{API}/inpaint").status_code == 405
+    assert fast.post(f"{API}/fetch/abc", json={"key": "k"}).get_json()["status"] == "error"
+    assert fast.post(f"{API}/inpaint/", json=VALID).status_code in (308, 404)
+
+
+def test_request_headers_match_werkzeug() -> None:
+    from werkzeug.datastructures import EnvironHeaders
+
+    environ = EnvironBuilder(path="/", method="POST", data=b"{}", content_type="application/json",
+                             headers={"X-Thing_Two": "a", "Prefer": "b", "Content-Length": "2"}).get_environ()
+    assert request_headers(environ) == dict(EnvironHeaders(environ))
+
+
+def test_status_lines_are_werkzeugs() -> None:
+    from werkzeug.wrappers import Response
+
+    from mockserver.web.fastpath import status_line
+
+    for code in (200, 400, 401, 404, 405, 413, 418, 422, 429, 500, 502, 503, 504, 524, 599):
+        assert status_line(code) == Response(status=code).status
+
+
+@settings(max_examples=300, deadline=None)
+@given(scheme=st.sampled_from(["http", "https"]),
+       host=st.one_of(st.none(), st.text(max_size=30),
+                      st.from_regex(r"[a-zA-Z0-9.-]{1,20}(:[0-9]{1,5})?", fullmatch=True),
+                      st.sampled_from(["xn--bcher-kva.example", "127.0.0.1:80", "h:443", "[::1]:8080", "a%41b"])))
+def test_host_url_is_werkzeugs(scheme: str, host: str | None) -> None:
+    from werkzeug.wrappers import Request
+
+    from mockserver.web.fastpath import host_url
+
+    environ = EnvironBuilder(path="/", base_url=f"{scheme}://placeholder:8123/").get_environ()
+    if host is None:
+        environ.pop("HTTP_HOST", None)
+    else:
+        environ["HTTP_HOST"] = host
+    assert host_url(environ) == Request(environ).host_url.rstrip("/")
+
+
+class _ClientGone(io.RawIOBase):
+    """What gunicorn's body reader does when the client hangs up mid-body (NoMoreData)."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise EOFError("No more data")
+
+
+def test_a_client_that_hangs_up_mid_body_is_not_logged_as_a_mock_bug(caplog) -> None:
+    app = create_app(MockConfig(store="memory", seed=1))
+    environ = EnvironBuilder(path=f"{API}/inpaint", method="POST", content_type="application/json").get_environ()
+    environ.update({"CONTENT_LENGTH": "100", "wsgi.input": _ClientGone()})
+    status, headers, data = _call(app, environ)
+    assert status.startswith("400") and json.loads(data)["message"] == "Invalid API Request"
+    assert headers["Connection"] == "close"
+    assert "mock bug" not in caplog.text
