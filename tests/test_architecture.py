@@ -1,4 +1,4 @@
-"""The dependency rule from the README: ``contracts`` imports no Flask and never ``mockserver``."""
+"""The dependency rule of docs/architecture.md: ``contracts`` imports no Flask and never ``mockserver``."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ one API key (``"key"`` in the body or ``?key=``): rules match only that key's re
 journal and the webhook log filter by it, reset and the clock act on its namespace only, so
 parallel test workers share one mock without colliding. Keys are never stored or echoed; state
 is filed under ``owner_of(key)``. The description of every endpoint is served at
-``GET /__mock/openapi.yaml`` (openapi/mock-admin.yaml) and in the README.
+``GET /__mock/openapi.yaml`` (openapi/mock-admin.yaml) and in docs/admin-api.md.
 
 Anyone who reaches ``/__mock/`` can rewrite what the mock answers, so when ``admin_token`` is set
 every admin call must carry it (``Authorization: Bearer TOKEN`` or ``X-Mock-Admin-Token: TOKEN``)
