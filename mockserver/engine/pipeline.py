@@ -113,6 +113,7 @@ class _Trace:
     track_id: Any = None
     job_id: int | None = None
     unsaved_job: Job | None = None  # a new job, written with the journal entry in one go
+    reason: str | None = None  # what chose the answer: prefer, rule:<id>, key or ratio (journal "reason")
 
 
 def _no_lone_surrogates(body: dict[str, Any]) -> None:
@@ -396,6 +397,7 @@ class Engine:
             "job_id": outcome.job_id if outcome.job_id is not None else trace.job_id,
             "track_id": track_id,
             "rule": outcome.rule,
+            "reason": trace.reason,
             "fault": outcome.fault,
             "delay": outcome.delay,
             "time": time.time(),
@@ -472,6 +474,7 @@ class Engine:
             if check.error is not None:
                 return self._error(check.error, warnings, owner)
         choice = self._choose(prefer, body, trace)
+        trace.reason = choice.source
         special = self._special(incoming.operation, choice, owner, warnings)
         if special is not None:
             return special
@@ -529,6 +532,7 @@ class Engine:
                prefer: dict[str, str], warnings: list[str], trace: _Trace) -> Outcome:
         choice = self.chooser.from_prefer(prefer)
         if choice is not None:
+            trace.reason = choice.source
             special = self._special(incoming.operation, choice, owner, warnings)
             if special is not None:
                 return special

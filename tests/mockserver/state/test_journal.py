@@ -206,3 +206,18 @@ def test_scrub_text_masks_a_value_registered_after_the_same_text_was_scrubbed() 
     register_secret("late-registered-secret-4711")
     assert "late-registered-secret-4711" not in scrub_text(text, ["some-key"])
     assert scrub_text("uses some-key here", ["some-key"]) == "uses *** here"
+
+
+def test_each_entry_says_what_chose_its_answer(make_app, valid_body):
+    from mockserver.config import KeyRule
+
+    client = make_app(processing_ratio=0.0, keys={"queued-key": KeyRule(variant="processing", eta=5)}).test_client()
+    post(client, INPAINT, valid_body, Prefer="variant=failed")
+    client.post("/__mock/rules", json={"key": "ruled", "respond": {"variant": "processing", "eta": 3}, "id": "r1"})
+    post(client, INPAINT, dict(valid_body, key="ruled"))
+    post(client, INPAINT, dict(valid_body, key="queued-key"))
+    post(client, INPAINT, valid_body)
+    post(client, INPAINT, dict(valid_body, width=3))
+    reasons = [(e["reason"], e["variant"]) for e in requests_of(client)]
+    assert reasons == [("prefer", "failed"), ("rule:r1", "processing"), ("key", "processing"),
+                       ("ratio", "success"), (None, "error")]
