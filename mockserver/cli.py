@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--admin-token", help="token /__mock/ requires (Authorization: Bearer TOKEN); a non-loopback "
                      "--host without one gets a generated token, printed at start (also MOCKSERVER_ADMIN_TOKEN)")
     run.add_argument("--latency", help="delay before every answer: fixed:S, uniform:MIN,MAX or lognormal:MEDIAN,SIGMA")
+    from mockserver.record.command import add_parser as add_record_parser
+
+    add_record_parser(sub)
     return parser
 
 
@@ -66,6 +69,10 @@ def _config_from_args(args: argparse.Namespace) -> MockConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "record":
+        from mockserver.record.command import run as record
+
+        return record(args)
     try:
         config = _config_from_args(args)
     except ConfigError as exc:

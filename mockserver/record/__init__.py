@@ -1,0 +1,1 @@
+"""Record episodes against the real API (``mockserver record``) and replay them (``run --replay``)."""

@@ -1,0 +1,142 @@
+"""``mockserver record`` against a second mock as the upstream: episodes written, keys nowhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+from live_mock import free_port, mock_process
+
+from contracts.core.episodes import Cassette
+from contracts.core.spec import docs_example_bytes
+
+KEY = "sk-record-test-0123456789"
+API = "/api/v6/images"
+
+
+@contextmanager
+def recorder(upstream: str, cassette: Path, *args: str) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "record", "--upstream", upstream,
+                             "--cassette", str(cassette), "--port", str(port), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ), start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(url + "/", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else "recorder died"
+                assert time.monotonic() < deadline, "the recorder did not come up"
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def body(**changes):
+    data = json.loads(docs_example_bytes())
+    data.update({"key": KEY, **changes})
+    return data
+
+
+def poll(url: str, job_id: int, limit: float = 15) -> dict:
+    deadline = time.monotonic() + limit
+    while True:
+        answer = requests.post(f"{url}{API}/fetch/{job_id}", json={"key": KEY}, timeout=10).json()
+        if answer["status"] != "processing" or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """A success, a queued job polled to success and an invalid-key error, recorded once."""
+    cassette = tmp_path_factory.mktemp("cassette")
+    answers = []
+    with mock_process("--http-errors", "--seed", "3") as (upstream, _proc):
+        with recorder(upstream, cassette) as url:
+            answers.append(requests.post(url + API + "/inpaint", json=body(), timeout=10))
+            queued = requests.post(url + API + "/inpaint", json=body(prompt="a queued cat"), timeout=10,
+                                   headers={"Prefer": "variant=processing, eta=1", "key": KEY,
+                                            "Authorization": f"Bearer {KEY}"})
+            answers.append(queued)
+            answers.append(poll(url, queued.json()["id"]))
+            answers.append(requests.post(url + API + "/inpaint", json=body(key=""), timeout=10))
+    return cassette, answers
+
+
+def test_the_client_gets_the_upstream_answers_unchanged(recorded):
+    _cassette, answers = recorded
+    success, queued, final, invalid = answers
+    assert success.status_code == 200 and success.json()["status"] == "success"
+    assert queued.json()["status"] == "processing"
+    assert final["status"] == "success"
+    assert invalid.status_code == 401 and invalid.json()["message"] == "Invalid Api Key"
+
+
+def test_each_job_is_one_episode_with_its_polls_offsets_and_outputs(recorded):
+    cassette, _answers = recorded
+    episodes = Cassette(cassette).episodes()
+    assert [e.final_status for e in episodes] == ["success", "success", "error"]
+    at_once, queued, invalid = episodes
+    assert at_once.polls == [] and at_once.ready_after == 0
+    assert queued.submit.body["status"] == "processing"
+    assert queued.polls and queued.polls[-1].body["status"] == "success"
+    assert 0.9 <= queued.ready_after < 10  # the upstream's eta of 1 s, seen by the polls
+    assert all(a.offset <= b.offset for a, b in zip(queued.polls, queued.polls[1:]))
+    for episode in (at_once, queued):
+        assert len(episode.outputs) == 1
+        output = episode.outputs[0]
+        assert output["content_type"] == "image/png" and output["size"] > 100 and len(output["sha256"]) == 64
+        assert (output["width"], output["height"]) == (512, 512)
+        assert (cassette / output["thumbnail"]).is_file()
+    assert invalid.submit.status == 401 and not invalid.key_sent
+    assert at_once.match != queued.match  # the prompt differs
+
+
+def test_the_key_is_in_no_file_of_the_cassette(recorded):
+    cassette, _answers = recorded
+    files = [p for p in cassette.rglob("*") if p.is_file()]
+    assert len(files) >= 6
+    for path in files:
+        data = path.read_bytes()
+        assert KEY.encode() not in data, path
+        assert json.dumps(KEY).encode() not in data, path
+    episode = json.loads((cassette / "episodes" / "0002.json").read_text())
+    assert episode["submit"]["request_body"]["key"] == "***"
+    assert episode["submit"]["request_headers"]["key"] == "***"
+    assert episode["submit"]["request_headers"]["authorization"] == "***"
+
+
+def test_the_budget_stops_generation_calls_but_not_fetches(tmp_path):
+    with mock_process("--seed", "4") as (upstream, _proc):
+        with recorder(upstream, tmp_path, "--budget", "1") as url:
+            first = requests.post(url + API + "/inpaint", json=body(), timeout=10,
+                                  headers={"Prefer": "variant=processing, eta=30"})
+            second = requests.post(url + API + "/inpaint", json=body(), timeout=10)
+            fetched = requests.post(f"{url}{API}/fetch/{first.json()['id']}", json={"key": KEY}, timeout=10)
+    assert first.json()["status"] == "processing"
+    assert second.status_code == 429
+    assert "budget of 1 generation calls is spent" in second.json()["message"]
+    assert fetched.status_code == 200 and fetched.json()["status"] == "processing"
+    assert len(Cassette(tmp_path).episodes()) == 1
+
+
+def test_bad_flags_are_one_line_and_exit_2(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "mockserver", "record", "--upstream", "ftp://x",
+                             "--cassette", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "--upstream must be an http(s) URL" in result.stderr and "Traceback" not in result.stderr
