@@ -21,8 +21,14 @@ VARIANTS = ("success", "processing", "error", "failed")
 #: Model ids the docs use for this family (both spellings of Pony Realism appear in them).
 DEFAULT_MODELS = ("pony-realism", "pony_realism", "midjourney-v4-painta", "rev-animated-v1")
 
-#: Hosts the mock may call by default (init/mask image URLs, webhooks): this machine only.
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+class DefaultHosts(tuple):
+    """The built-in allow-list, told apart from one the operator wrote: on a non-loopback bind it
+    allows nothing (``NetPolicy.for_bind``), while a list someone configured is kept."""
+
+
+#: Hosts the mock may call by default (init/mask image URLs, webhooks): this machine only, and
+#: nothing at all when the mock is bound to a non-loopback address.
+LOOPBACK_HOSTS = DefaultHosts(("127.0.0.1", "localhost", "::1"))
 
 #: Prompt words that make ``safety_checker: "yes"`` blank an image (whole words, any case).
 DEFAULT_NSFW_WORDS = ("nsfw", "nude", "naked", "nudity", "porn", "explicit")

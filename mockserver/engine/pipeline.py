@@ -180,7 +180,7 @@ class Engine:
         self._webhook_delay = parse_spec(config.webhook_delay, "webhook_delay")
         self.artefacts = Artefacts.from_config(config, store.get_job_by_prefix,
                                                lambda job: job.status(self.clock.now(job.owner)) == "success")
-        self.webhook_policy = NetPolicy(tuple(config.webhook_allow_hosts))
+        self.webhook_policy = NetPolicy.for_bind(config.webhook_allow_hosts, config.host)
         self.webhooks = WebhookDispatcher(
             store=store, clock=self.clock, build_body=self._webhook_body, policy=self.webhook_policy,
             timeout=config.webhook_timeout, retries=config.webhook_retries, backoff=config.webhook_backoff,

@@ -120,11 +120,11 @@ class Artefacts:
                  allow_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1"), fetch_timeout: float = 2.0,
                  max_bytes: int = 10 * 1024 * 1024, cache_bytes: int = 128 * 1024 * 1024,
                  find_job: Callable[[str], Job | None] = lambda prefix: None,
-                 is_done: Callable[[Job], bool] = lambda job: True):
+                 is_done: Callable[[Job], bool] = lambda job: True, net: NetPolicy | None = None):
         self.sources = ImageSourceConfig(
             local_dir=local_dir,
             url_map={**DEFAULT_URL_MAP, **(url_map or {})},
-            net=NetPolicy(allow_hosts),
+            net=net if net is not None else NetPolicy(allow_hosts),
             timeout=fetch_timeout,
             max_bytes=max_bytes,
         )
@@ -138,7 +138,8 @@ class Artefacts:
     def from_config(cls, config: Any, find_job: Callable[[str], Job | None],
                     is_done: Callable[[Job], bool]) -> "Artefacts":
         return cls(local_dir=config.image_dir, url_map=dict(config.image_url_map),
-                   allow_hosts=tuple(config.image_allow_hosts), fetch_timeout=config.image_fetch_timeout,
+                   net=NetPolicy.for_bind(config.image_allow_hosts, config.host),
+                   fetch_timeout=config.image_fetch_timeout,
                    max_bytes=config.image_max_bytes, cache_bytes=config.image_cache_bytes,
                    find_job=find_job, is_done=is_done)
 
@@ -311,9 +312,8 @@ class Artefacts:
             return result.image
         if result.warning:
             warnings.append(result.warning)
-        elif result.error:
-            detail = f" ({_short(result.detail, 120)})" if result.detail else ""
-            warnings.append(f"{field_name}: {result.error}{detail}; using a placeholder")
+        elif result.error:  # result.detail may quote a decoder's or a socket's exception: not shown
+            warnings.append(f"{field_name}: {result.error}; using a placeholder")
         return None
 
 

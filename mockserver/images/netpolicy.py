@@ -35,6 +35,7 @@ __all__ = [
     "FetchRefused",
     "FetchTooLarge",
     "NetPolicy",
+    "is_loopback_bind",
 ]
 
 DEFAULT_ALLOW_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -108,12 +109,36 @@ class NetPolicy:
         self,
         allow_hosts: Iterable[str] = DEFAULT_ALLOW_HOSTS,
         allow_private: bool = False,
+        *,
+        loopback_listed_only: bool = False,
     ) -> None:
         if isinstance(allow_hosts, str):
             allow_hosts = [allow_hosts]
         self.allow_hosts = tuple(allow_hosts)
         self.allow_private = bool(allow_private)
         self._names, self._networks = _split_allow_list(self.allow_hosts)
+        # Loopback addresses pass only through entries that are loopback themselves (127.0.0.1,
+        # 127.0.0.0/8, ::1), never through a broad CIDR that happens to contain them (0.0.0.0/0).
+        self._loopback_networks = tuple(
+            net for net in self._networks
+            if not loopback_listed_only or (net.network_address.is_loopback and net.broadcast_address.is_loopback))
+
+    @classmethod
+    def for_bind(cls, allow_hosts: Iterable[str], bind_host: str, default: bool | None = None) -> "NetPolicy":
+        """The policy for a mock bound to ``bind_host``.
+
+        On loopback the list is used as it is. On any other address (other machines can send
+        requests) the built-in list (``default``; by default: ``allow_hosts`` is the config's
+        ``DefaultHosts``) allows nothing, and a configured one reaches loopback only through
+        entries that are loopback addresses or networks themselves.
+        """
+        if default is None:
+            from mockserver.config import DefaultHosts
+
+            default = isinstance(allow_hosts, DefaultHosts)
+        if is_loopback_bind(bind_host):
+            return cls(allow_hosts)
+        return cls(() if default else allow_hosts, loopback_listed_only=True)
 
     def __repr__(self) -> str:
         return f"NetPolicy(allow_hosts={self.allow_hosts!r}, allow_private={self.allow_private!r})"
@@ -152,16 +177,17 @@ class NetPolicy:
             return None
         if literal is None and host in self._names:
             return None
-        return f"host {host!r} is not on the allow-list {list(self.allow_hosts)!r}"
+        return f"host {_shown(host)!r} is not on the allow-list {list(self.allow_hosts)!r}"
 
     def _check_address(self, host: str, addr: IPAddress) -> str | None:
-        where = f"host {host!r} resolves to {addr}"
+        where = f"host {_shown(host)!r} resolves to {addr}"
         if addr.is_link_local:
             return f"{where}, a link-local address"
         if addr.is_multicast or addr.is_unspecified:
             return f"{where}, a multicast/unspecified address"
         if addr.is_loopback:
-            if self._in_networks(addr) or self.allow_private:
+            if self.allow_private or any(addr.version == net.version and addr in net
+                                         for net in self._loopback_networks):
                 return None
             return f"{where}, a loopback address not on the allow-list"
         if addr.is_reserved:
@@ -264,8 +290,8 @@ def _split_url(url: str) -> tuple[urllib.parse.SplitResult, str | None]:
         return urllib.parse.urlsplit(""), "URL contains whitespace, control characters or backslashes"
     try:
         parts = urllib.parse.urlsplit(url)
-    except ValueError as exc:
-        return urllib.parse.urlsplit(""), f"URL cannot be parsed: {exc}"
+    except ValueError:
+        return urllib.parse.urlsplit(""), "URL cannot be parsed"
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         return parts, f"scheme {scheme + '://' if scheme else '(none)'} is not allowed (only http and https)"
@@ -284,8 +310,8 @@ def _resolve(host: str, port: int | None) -> tuple[list[IPAddress], str | None]:
     """All addresses ``host`` resolves to (deduplicated, in resolver order)."""
     try:
         infos = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        return [], f"host {host!r} cannot be resolved: {exc}"
+    except (OSError, UnicodeError):
+        return [], f"host {_shown(host)!r} cannot be resolved"
     found: list[IPAddress] = []
     for info in infos:
         addr = _parse_ip(str(info[4][0]))
@@ -431,15 +457,36 @@ def _http_error(exc: urllib.error.HTTPError, url: str) -> FetchError:
     except Exception:  # pragma: no cover - closing is best effort
         pass
     if 300 <= exc.code < 400:
-        location = exc.headers.get("Location", "?") if exc.headers else "?"
-        return FetchRefused(f"{url} answered {exc.code} redirect to {location}; redirects are not followed")
+        return FetchRefused(f"{url} answered {exc.code} (a redirect); redirects are not followed")
     return FetchFailed(f"{url} answered HTTP {exc.code}")
 
 
+#: What every other failure is called. The exception's own text is never shown: it can quote
+#: what the remote end sent (a service's banner), and which error it was (refused, reset, a TLS
+#: alert) tells a port scanner what listens there.
+FAILED_PHRASE = "no usable HTTP answer (connection failed, or the answer was not HTTP)"
+
+
 def _describe(exc: BaseException) -> str:
+    """A fixed phrase for a failed exchange: "timed out" or ``FAILED_PHRASE``."""
     reason = getattr(exc, "reason", None)
     if isinstance(reason, BaseException):
         exc = reason
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return "timed out"
-    return f"{type(exc).__name__}: {exc}"
+    return FAILED_PHRASE
+
+
+def _shown(host: str, limit: int = 80) -> str:
+    return host if len(host) <= limit else host[: limit - 3] + "..."
+
+
+def is_loopback_bind(host: str) -> bool:
+    """Does binding to ``host`` keep the server to this machine? (``localhost``, 127/8, ``::1``)"""
+    name = str(host).strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
