@@ -16,15 +16,14 @@ import re
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from contracts.core.episodes import Cassette, Episode, RedactionError, match_key, redact_exchange
-from contracts.core.spec import deref
+from contracts.core.routes import Route, routes_from_spec
 
-__all__ = ["Recorder", "Route", "routes_from_spec"]
+__all__ = ["Recorder", "WEBHOOK_PATH"]
 
 _HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
         "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding"}
@@ -32,53 +31,7 @@ _BACK_DROP = _HOP | {"content-encoding", "server", "date"}
 _MAX_OUTPUT = 32 * 1024 * 1024
 _THUMB = 64
 WEBHOOK_PATH = "/__record/webhook"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One API route as the proxy sees it: which kind of call it is, and where a fetch's id is."""
-
-    regex: re.Pattern[str]
-    kind: str  # generate | fetch | other
-    operation: str
-    id_in: str | None = None  # path | body
-    id_name: str | None = None
-
-
-def _base_path(document: dict[str, Any]) -> str:
-    for server in document.get("servers", []):
-        url = str(server.get("url", ""))
-        if url.startswith("/"):
-            return url.rstrip("/")
-    for server in document.get("servers", []):
-        path = urlsplit(str(server.get("url", ""))).path
-        if path:
-            return path.rstrip("/")
-    return ""
-
-
-def routes_from_spec(document: dict[str, Any]) -> list[Route]:
-    """Every POST route of the spec with its behaviour (from ``x-mock-behaviour``, else by its name)."""
-    base = _base_path(document)
-    found = []
-    for path, item in (document.get("paths") or {}).items():
-        for method, raw in item.items():
-            if method.lower() != "post" or not isinstance(raw, dict):
-                continue
-            op = deref(raw, document)
-            behaviour = op.get("x-mock-behaviour") or {}
-            kind = behaviour.get("kind") if isinstance(behaviour, dict) else None
-            if kind is None:
-                kind = "fetch" if "fetch" in path else "generate"
-            ident = behaviour.get("id") if isinstance(behaviour, dict) else None
-            if not isinstance(ident, dict):
-                ident = {"in": "path", "name": "id"} if "{id}" in path else {"in": "body", "name": "request_id"}
-            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(base + path))
-            found.append(Route(re.compile(f"^{pattern}/?$"), kind, op.get("operationId") or path,
-                               ident.get("in"), ident.get("name")))
-    # static routes first, so /fetch is not read as /fetch/{id} and the other way round
-    found.sort(key=lambda r: r.regex.pattern.count("(?P<"))
-    return found
+HEALTH_PATH = "/__record/health"
 
 
 def _secrets_of(body: Any, headers: dict[str, str], query: str) -> list[str]:
@@ -137,6 +90,10 @@ class Recorder:
         headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
+        if path.rstrip("/") == HEALTH_PATH:  # answered here: the upstream may be slow or down
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps({"status": "ok", "upstream": self.upstream, "budget": self.budget,
+                                "spent": self.spent}).encode()]
         if method == "POST" and path.rstrip("/") == WEBHOOK_PATH:
             return self._webhook(raw, start_response)
         status, out_headers, body = self.forward(method, path, query, raw, headers)

@@ -34,9 +34,9 @@ def recorder(upstream: str, cassette: Path, *args: str) -> Iterator[str]:
         deadline = time.monotonic() + 20
         while True:
             try:
-                requests.get(url + "/", timeout=1)
+                requests.get(url + "/__record/health", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 assert proc.poll() is None, proc.stdout.read() if proc.stdout else "recorder died"
                 assert time.monotonic() < deadline, "the recorder did not come up"
                 time.sleep(0.05)
