@@ -7,6 +7,7 @@ they must be the vendor's bytes, not an edited copy: a fix goes into the project
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,13 @@ VENDOR_DOCS = next((d / "shared" / "vendor-docs" for d in (ROOT.parent, ROOT.par
 UPSTREAM_COPIES = {
     "upstream-community-images.json": "image-generation_community-models_openapi.json",
     "upstream-realtime.json": "image-generation_realtime-stable-diffusion_openapi.json",
+}
+# the example request bodies of the vendor's pages (the first ```json block of each page), verbatim
+DOCS_EXAMPLE_PAGES = {
+    "community-text2img-docs-example.json": "image-generation_community-models_dreambooth-text-to-image.mdx",
+    "community-img2img-docs-example.json": "image-generation_community-models_dreambooth-image-to-image.mdx",
+    "community-inpaint-docs-example.json": "image-generation_community-models_dreambooth-inpainting.mdx",
+    "realtime-text2img-docs-example.json": "image-generation_realtime-stable-diffusion_text-to-image.mdx",
 }
 
 
@@ -42,3 +50,14 @@ def test_upstream_files_are_the_documented_openapi_31_files(name, server, paths)
     assert document["openapi"] == "3.1.0"
     assert [s["url"] for s in document["servers"]] == [server]
     assert set(document["paths"]) == paths
+
+
+@pytest.mark.parametrize("name", sorted(DOCS_EXAMPLE_PAGES))
+def test_docs_example_bodies_are_the_pages_json_verbatim(name):
+    page = VENDOR_DOCS / DOCS_EXAMPLE_PAGES[name]
+    if not page.is_file():
+        pytest.skip(f"vendor docs not available at {page} (they live in the team's shared/ folder)")
+    block = re.search(r"^```json[^\n]*\n(.*?)\n```", page.read_text(encoding="utf-8"), re.S | re.M)
+    assert block is not None
+    assert (spec_dir() / "examples" / name).read_text(encoding="utf-8") == block.group(1) + "\n"
+    assert isinstance(json.loads(block.group(1)), dict)
