@@ -136,6 +136,11 @@ class MockConfig:
             raise ConfigError("processing_ratio + error_ratio must not exceed 1")
         if not 0.0 <= self.eta_min <= self.eta_max:
             raise ConfigError(f"need 0 <= eta_min <= eta_max, got {self.eta_min} and {self.eta_max}")
+        from mockserver.control.latency import MAX_DURATION
+
+        for name in ("eta_max", "max_delay"):
+            if not getattr(self, name) <= MAX_DURATION:
+                raise ConfigError(f"{name} must be at most {MAX_DURATION:.0f} seconds (ten years), not {getattr(self, name)}")
         if self.eta_distribution not in ("uniform", "loguniform"):
             raise ConfigError("eta_distribution must be uniform or loguniform")
         if self.profile not in PROFILES:

@@ -21,7 +21,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["LatencyError", "LatencyPlan", "LatencySpec", "ZERO", "parse_duration", "parse_spec"]
+__all__ = ["LatencyError", "LatencyPlan", "LatencySpec", "MAX_DURATION", "ZERO", "parse_duration", "parse_spec"]
+
+#: The longest duration anything accepts (an eta, a delay, a latency bound): ten years. Far
+#: beyond any test, and small enough that adding it to a clock never leaves the float range.
+MAX_DURATION = 10 * 365.25 * 86_400.0
 
 _DURATION_RE = re.compile(r"^\s*(?P<number>[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(?P<unit>ms|s)?\s*$")
 _KINDS = ("fixed", "uniform", "lognormal")
@@ -43,7 +47,9 @@ def parse_duration(text: Any, what: str = "delay") -> float:
             raise LatencyError(f"{what} must be a duration in seconds (e.g. 0.5, 500ms, 2s), not {str(text)[:40]!r}")
         value = float(match["number"]) / (1000.0 if match["unit"] == "ms" else 1.0)
     if not math.isfinite(value) or value < 0:
-        raise LatencyError(f"{what} must be a finite duration >= 0, not {text!r}")
+        raise LatencyError(f"{what} must be a finite duration >= 0, not {str(text)[:40]!r}")
+    if value > MAX_DURATION:
+        raise LatencyError(f"{what} must be at most {MAX_DURATION:.0f} seconds (ten years), not {str(text)[:40]!r}")
     return value
 
 

@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["BodyError", "is_json_content_type", "parse_object"]
+__all__ = ["BodyError", "is_json_content_type", "parse_json", "parse_object"]
 
 
 class BodyError(ValueError):
@@ -48,6 +48,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_object(raw: bytes) -> dict[str, Any]:
     """The body as a dict; ``BodyError`` for anything else."""
+    value = parse_json(raw)
+    if not isinstance(value, dict):
+        raise BodyError(f"body is a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """Any JSON value, as strictly as ``parse_object`` reads one; ``BodyError`` when it is not JSON."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -65,6 +73,4 @@ def parse_object(raw: bytes) -> dict[str, Any]:
         raise BodyError("body is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, and int() past the digit limit
         raise BodyError(f"body is not valid JSON: {str(exc)[:80]}") from None
-    if not isinstance(value, dict):
-        raise BodyError(f"body is a JSON {type(value).__name__}, not an object")
     return value

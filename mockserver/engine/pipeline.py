@@ -249,7 +249,10 @@ class Engine:
             outcome.validation_errors = problems
             raise _Ended(outcome)
         trace.validation = {"valid": True}
-        outcome = self.handlers[incoming.operation](incoming, body, owner, prefer, warnings, trace)
+        try:
+            outcome = self.handlers[incoming.operation](incoming, body, owner, prefer, warnings, trace)
+        except PreferError as exc:  # Prefer's eta/variant words are read when the answer is chosen
+            raise _Ended(Outcome(400, {"status": "error", "message": str(exc)}, owner=owner))
         outcome.parsed = body
         return outcome
 

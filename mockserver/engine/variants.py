@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from mockserver.config import VARIANTS, MockConfig
+from mockserver.control.latency import MAX_DURATION
 
 __all__ = ["CHOICE_WORDS", "Choice", "PreferError", "SeededRandom", "VariantChooser", "parse_prefer"]
 
@@ -88,6 +89,8 @@ def _number(prefer: dict[str, str], name: str) -> float | None:
         raise PreferError(f"Prefer: {name} must be a number of seconds, not {prefer[name]!r}") from None
     if not math.isfinite(value) or value < 0:
         raise PreferError(f"Prefer: {name} must be a finite number >= 0")
+    if value > MAX_DURATION:
+        raise PreferError(f"Prefer: {name} must be at most {MAX_DURATION:.0f} seconds (ten years)")
     return value
 
 

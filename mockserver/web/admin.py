@@ -25,17 +25,20 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from mockserver.engine.parsing import BodyError, parse_json
 from mockserver.web.http import json_response
 from mockserver.state.journal import limit
 from mockserver.engine.pipeline import owner_of
 from mockserver.control.rules import RuleError, field_matches
 from mockserver.web.context import MockState
+from mockserver.state.clock import ClockError
 from mockserver.control.webhooks import WEBHOOKS_LOG
 
 __all__ = ["ADMIN_SPEC", "admin_blueprint", "ensure_admin_token", "is_loopback_host", "presented_token"]
 
 ADMIN_SPEC = "mock-admin.yaml"
 _MAX_WAIT = 30.0
+_MAX_SEQ = 2**63 - 1  # what a store's sequence numbers can be; a larger ``since`` finds nothing
 _RULE_FIELDS = ("id", "owner", "operation", "match", "respond", "times", "limit", "priority", "description",
                 "created")
 
@@ -76,8 +79,20 @@ def presented_token(headers: Any) -> str | None:
     return None
 
 
+def _json_body() -> Any:
+    """The request's JSON body (None when there is none). Parsed by the API's own parser, so
+    ``NaN``, ``1e999``, duplicate keys and nesting too deep to parse are a 400, never a 500."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return None
+    try:
+        return parse_json(raw)
+    except BodyError as exc:
+        raise _BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
 def _json_object() -> dict | None:
-    data = request.get_json(silent=True)
+    data = _json_body()
     return data if isinstance(data, dict) else None
 
 
@@ -145,7 +160,7 @@ def _filters(source: dict[str, Any]) -> dict[str, Any]:
         "path": str(source["path"]) if source.get("path") else None,
         "fault": str(source["fault"]) if source.get("fault") else None,
         "rule": str(source["rule"]) if source.get("rule") else None,
-        "since": _int(source.get("since"), "since") or 0,
+        "since": min(max(_int(source.get("since"), "since") or 0, 0), _MAX_SEQ),
         "match": match or None,
         "limit_to": _int(source.get("limit"), "limit"),
     }
@@ -215,7 +230,7 @@ def admin_blueprint(state: MockState) -> Blueprint:
     @bp.get("/clock")
     def clock() -> Response:
         owner = _namespace(None)
-        return json_response({"now": engine.clock.now(owner), "offset": state.store.clock_offset(owner)})
+        return json_response({"now": engine.clock.now(owner), "offset": engine.clock.offset(owner)})
 
     @bp.post("/clock")
     def move_clock() -> Response:
@@ -225,7 +240,10 @@ def admin_blueprint(state: MockState) -> Blueprint:
         if isinstance(advance, bool) or not isinstance(advance, (int, float)) or not math.isfinite(advance) or advance < 0:
             return _error('send {"advance": seconds >= 0}')
         owner = _namespace(data)
-        offset = engine.clock.advance(float(advance), owner)
+        try:
+            offset = engine.clock.advance(float(advance), owner)
+        except ClockError as exc:
+            return _error(str(exc))
         engine.webhooks.poke()
         return json_response({"now": engine.clock.now(owner), "offset": offset})
 
@@ -247,7 +265,7 @@ def admin_blueprint(state: MockState) -> Blueprint:
 
     @bp.post("/rules")
     def add_rules() -> Response:
-        data = request.get_json(silent=True)
+        data = _json_body()
         if isinstance(data, dict) and "rules" in data:
             items = data["rules"]
             if not isinstance(items, list) or not items:
