@@ -4,6 +4,7 @@
 ``contracts run --target http://127.0.0.1:4010``      a running mock (or any server)
 ``contracts run --target real``                       the real API, positive-only, budgeted
 ``contracts lint openapi/upstream-pony-inpaint.yaml``  examples vs their schemas
+``contracts drift CASSETTE``                          recorded real answers vs the spec and the mock
 
 Exit codes: 0 passed (or everything skipped with a reason), 1 failures or contradictions,
 2 usage errors, other values are pytest's.
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also check this JSON file against an operation's request body (default /inpaint)")
     lint.add_argument("--no-docs-example", action="store_true", help="do not include the docs' example body")
     lint.add_argument("--format", choices=("text", "json"), default="text")
+    from contracts.run.drift_command import add_parser as add_drift_parser
+
+    add_drift_parser(sub)
     return parser
 
 
@@ -95,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "drift":
+        from contracts.run.drift_command import run as drift
+
+        return drift(args)
     return _lint(args)
 
 

@@ -140,3 +140,33 @@ def test_bad_flags_are_one_line_and_exit_2(tmp_path):
                              "--cassette", str(tmp_path)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "--upstream must be an http(s) URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def drift(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "contracts", "drift", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_drift_names_the_injected_difference_then_a_baseline_accepts_it(recorded, tmp_path):
+    cassette, _answers = recorded
+    report = tmp_path / "drift.json"
+    first = drift(str(cassette), "--json", str(report), "--junit", str(tmp_path / "drift.xml"))
+    assert first.returncode == 1, first.stdout + first.stderr
+    # the upstream ran with --http-errors: its key error is HTTP 401 where a default mock says 200
+    assert "submit /: HTTP status: real 401, mock 200 (episode 0003)" in first.stdout
+    data = json.loads(report.read_text())
+    assert {d["episode"] for d in data["drift"]} == {"0003"}, first.stdout  # the successes match the mock
+    assert "note: jobs queued: real 1/3" in first.stdout
+    assert "<failure" in (tmp_path / "drift.xml").read_text()
+    accepted = drift(str(cassette), "--accept")
+    assert accepted.returncode == 0 and (cassette / "drift-baseline.json").is_file()
+    again = drift(str(cassette))
+    assert again.returncode == 0, again.stdout
+    assert f"{len(data['drift'])} accepted by the baseline" in again.stdout
+    (cassette / "drift-baseline.json").unlink()
+
+
+def test_drift_cannot_run_without_a_cassette(tmp_path):
+    result = drift(str(tmp_path / "nothing"))
+    assert result.returncode == 2
+    assert "is not a cassette" in result.stderr and "Traceback" not in result.stderr
