@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--example", action="append", default=[], metavar="FILE[:OPERATION]",
                       help="also check this JSON file against an operation's request body (default /inpaint)")
     lint.add_argument("--no-docs-example", action="store_true", help="do not include the docs' example body")
+    lint.add_argument("--cassette", action="append", default=[], metavar="DIR",
+                      help="also check the requests a recording (mockserver record) saw accepted")
     lint.add_argument("--format", choices=("text", "json"), default="text")
     from contracts.run.drift_command import add_parser as add_drift_parser
 
@@ -87,7 +89,8 @@ def _lint(args: argparse.Namespace) -> int:
     from contracts.core.lint import lint_spec
 
     try:
-        report = lint_spec(args.spec, args.example, docs_example=False if args.no_docs_example else None)
+        report = lint_spec(args.spec, args.example, docs_example=False if args.no_docs_example else None,
+                           cassettes=args.cassette)
     except (OSError, ValueError) as exc:
         print(f"contracts lint: {exc}", file=sys.stderr)
         return 2

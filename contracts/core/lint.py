@@ -201,10 +201,12 @@ def _has_inpaint(document: dict[str, Any]) -> bool:
 
 
 def lint_spec(spec: str, examples: list[str] | tuple[str, ...] = (), docs_example: bool | None = None,
-              default_operation: str = "/inpaint") -> LintReport:
+              default_operation: str = "/inpaint", cassettes: list[str] | tuple[str, ...] = ()) -> LintReport:
     """Lint a spec file; ``examples`` are ``FILE`` or ``FILE:OPERATION`` (default ``/inpaint``).
 
     ``docs_example=None`` includes the docs' inpaint example when the spec has ``POST /inpaint``.
+    ``cassettes`` are folders written by ``mockserver record``: each request the real service
+    accepted (answered success or processing) must be valid for its route, or the spec is wrong.
     """
     path = spec_path(spec)
     document = load_document(str(path))
@@ -226,4 +228,24 @@ def lint_spec(spec: str, examples: list[str] | tuple[str, ...] = (), docs_exampl
             raise ValueError(f"cannot read example {file_name}: {exc}") from None
         schema, location = walker.request_schema(operation or default_operation)
         walker.validate(value, schema, "", location, "example file", source=_display(file_path))
+    for folder in cassettes:
+        _lint_cassette(walker, document, Path(folder))
     return LintReport(_display(path), walker.checked, walker.found)
+
+
+def _lint_cassette(walker: "_Walker", document: dict[str, Any], folder: Path) -> None:
+    """Recorded requests the real service accepted, each against its route's request schema."""
+    from contracts.core.episodes import Cassette
+    from contracts.core.routes import find_route, routes_from_spec
+
+    routes = routes_from_spec(document)
+    for episode in Cassette(folder).episodes():
+        word = episode.submit.body.get("status") if isinstance(episode.submit.body, dict) else None
+        if word not in ("success", "processing") or not isinstance(episode.submit.request_body, dict):
+            continue  # a request the service refused says nothing against the spec
+        route, _params = find_route(routes, episode.endpoint)
+        if route is None:
+            continue
+        schema, location = walker.request_schema(route.operation)
+        walker.validate(episode.submit.request_body, schema, "", location, "recorded request",
+                        source=_display(folder / "episodes" / f"{episode.id}.json"))

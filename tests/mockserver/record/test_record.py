@@ -170,3 +170,28 @@ def test_drift_cannot_run_without_a_cassette(tmp_path):
     result = drift(str(tmp_path / "nothing"))
     assert result.returncode == 2
     assert "is not a cassette" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_lint_reads_the_requests_a_recording_saw_accepted(recorded, tmp_path):
+    """A request the real service accepted but the spec rejects is a contradiction of the spec."""
+    import shutil
+
+    cassette, _answers = recorded
+    copy = tmp_path / "cassette"
+    shutil.copytree(cassette, copy)
+    def lint() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "contracts", "lint", "modelslab-pony-inpaint.yaml",
+                               "--no-docs-example", "--cassette", str(copy)], capture_output=True, text=True,
+                              timeout=60)
+
+    first = lint()
+    # the recordings sent the docs' example, which the service accepts with "512" for an integer
+    assert first.returncode == 1
+    assert "0001.json#/width: \"512\" is not of type 'integer'" in first.stdout
+    assert "0003.json" not in first.stdout  # the refused request says nothing against the spec
+    assert "is greater than the maximum" not in first.stdout
+    path = copy / "episodes" / "0001.json"
+    episode = json.loads(path.read_text())
+    episode["submit"]["request_body"]["samples"] = 9  # accepted upstream, above the spec's maximum
+    path.write_text(json.dumps(episode))
+    assert "0001.json#/samples: 9 is greater than the maximum of 4" in lint().stdout
