@@ -41,6 +41,7 @@ __all__ = [
 DEFAULT_ALLOW_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 ALLOWED_SCHEMES = ("http", "https")
+MAX_URL = 8192  # longer URLs are refused before they are parsed
 _CHUNK = 64 * 1024
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -286,6 +287,8 @@ def _split_url(url: str) -> tuple[urllib.parse.SplitResult, str | None]:
     """Parse and sanity-check a URL; (parts, reason-or-None)."""
     if not isinstance(url, str) or not url:
         return urllib.parse.urlsplit(""), "empty URL"
+    if len(url) > MAX_URL:  # decided by length first: nothing below reads a huge string
+        return urllib.parse.urlsplit(""), f"URL is longer than {MAX_URL} characters"
     if any(ch.isspace() or ord(ch) < 0x20 or ch == "\\" for ch in url):
         return urllib.parse.urlsplit(""), "URL contains whitespace, control characters or backslashes"
     try:
