@@ -14,9 +14,9 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-__all__ = ["ConfigError", "KeyRule", "MockConfig", "PROFILES", "VARIANTS", "load_config"]
+from mockserver.engine.directives import KEY_WORDS, VARIANTS, Directive, DirectiveError
 
-VARIANTS = ("success", "processing", "error", "failed")
+__all__ = ["ConfigError", "KeyRule", "MockConfig", "PROFILES", "VARIANTS", "load_config"]
 
 #: Model ids the docs use for this family (both spellings of Pony Realism appear in them).
 DEFAULT_MODELS = ("pony-realism", "pony_realism", "midjourney-v4-painta", "rev-animated-v1")
@@ -50,19 +50,42 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class KeyRule:
-    """Per-key behaviour, for clients (like the official SDK) that cannot send headers."""
+    """Per-key behaviour, for clients (like the official SDK) that cannot send headers.
+
+    The words are the ``Prefer`` header's (mockserver/engine/directives.py), checked the same way;
+    ``directive`` is the parsed form the variant chooser reads.
+    """
 
     valid: bool = True
     variant: str | None = None
-    eta: float | None = None
+    eta: float | None = None  # seconds, or a duration such as "1500ms" (stored as seconds)
     outcome: str | None = None  # what a queued job of this key ends as: success | failed
-    error: str | None = None  # which error the error variant sends (see mockserver.engine.errors)
+    error: str | None = None  # which error the error variant sends (implies variant = "error")
+    directive: Directive = field(default=Directive(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.variant is not None and self.variant not in VARIANTS:
-            raise ConfigError(f"keys.*.variant must be one of {VARIANTS}, not {self.variant!r}")
-        if self.outcome is not None and self.outcome not in ("success", "failed"):
-            raise ConfigError(f"keys.*.outcome must be success or failed, not {self.outcome!r}")
+        if not isinstance(self.valid, bool):
+            raise ConfigError(f"keys.*.valid must be true or false, not {self.valid!r}")
+        try:
+            directive = Directive.from_mapping({w: getattr(self, w) for w in KEY_WORDS}, "keys.*.", KEY_WORDS)
+        except DirectiveError as exc:
+            raise ConfigError(str(exc)) from None
+        object.__setattr__(self, "eta", directive.eta)
+        object.__setattr__(self, "directive", directive)
+
+    @classmethod
+    def from_table(cls, table: Any) -> "KeyRule":
+        """One ``[keys.NAME]`` table of a config file."""
+        if isinstance(table, KeyRule):
+            return table
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"keys.* must each be a table of {', '.join(('valid',) + KEY_WORDS)}")
+        unknown = sorted(str(k) for k in set(table) - {"valid", *KEY_WORDS})
+        if unknown:
+            raise ConfigError(f"keys.*: unknown field(s) {', '.join(unknown)}; known: "
+                              f"{', '.join(('valid',) + KEY_WORDS)} (faults, delays and webhooks: use a rule "
+                              "with \"key\")")
+        return cls(**table)
 
 
 @dataclass(frozen=True)
@@ -200,7 +223,7 @@ def _convert(name: str, value: Any) -> Any:
         if name == "keys":
             if not isinstance(value, Mapping):
                 raise ConfigError("keys must be a table of key -> rule")
-            return {str(k): v if isinstance(v, KeyRule) else KeyRule(**v) for k, v in value.items()}
+            return {str(k): KeyRule.from_table(v) for k, v in value.items()}
         if name == "image_url_map":
             return _url_map(value)
         if kind.startswith("tuple"):

@@ -22,20 +22,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from mockserver.config import VARIANTS
-from mockserver.engine.errors import ERROR_NAMES
-from mockserver.control.faults import FAULTS
-from mockserver.control.latency import LatencyError, parse_duration
+from mockserver.engine.directives import RULE_CODES, RULE_WORDS, Directive, DirectiveError
 
 __all__ = ["OPERATIONS", "RuleBook", "RuleError", "check_matcher", "field_matches", "is_gate", "parse_rule", "rule_matches"]
 
 OPERATIONS = ("inpaint", "fetchById", "fetchByRequestId")
 _OPERATION_GROUPS = {"*": OPERATIONS, "any": OPERATIONS, "fetch": ("fetchById", "fetchByRequestId")}
-_RESPOND = ("variant", "eta", "outcome", "error", "fault", "delay", "code", "webhook")
+_RESPOND = RULE_WORDS
 _TOP = ("id", "key", "operation", "match", "times", "priority", "respond", "description")
 _OPERATORS = ("equals", "contains", "matches", "in", "present", "absent")
-_CODES = (400, 401, 404, 422, 429, 500)
-_WEBHOOK_ACTIONS = ("deliver", "drop", "duplicate")
 _MAX_PATTERN = 500
 _MAX_ID = 100
 
@@ -87,42 +82,11 @@ def check_matcher(field: str, spec: Any) -> Any:
 
 
 def _respond(data: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    variant = data.get("variant")
-    if variant is not None and variant not in VARIANTS:
-        _fail(f"respond.variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
-    for name in ("eta", "delay"):
-        if data.get(name) is not None:
-            try:
-                out[name] = parse_duration(data[name], f"respond.{name}")
-            except LatencyError as exc:
-                _fail(str(exc))
-    outcome = data.get("outcome")
-    if outcome is not None and outcome not in ("success", "failed"):
-        _fail("respond.outcome must be success or failed")
-    error = data.get("error")
-    if error is not None and error not in ERROR_NAMES:
-        _fail(f"respond.error must be one of {', '.join(sorted(ERROR_NAMES))}, not {error!r}")
-    fault = data.get("fault")
-    if fault is not None and fault not in FAULTS:
-        _fail(f"respond.fault must be one of {', '.join(FAULTS)}, not {fault!r}")
-    code = data.get("code")
-    if code is not None and (isinstance(code, bool) or code not in _CODES):
-        _fail(f"respond.code must be one of {', '.join(map(str, _CODES))} (use variant for 200 answers)")
-    webhook = data.get("webhook")
-    if webhook is not None and webhook not in _WEBHOOK_ACTIONS:
-        _fail(f"respond.webhook must be one of {', '.join(_WEBHOOK_ACTIONS)}, not {webhook!r}")
-    if variant is not None:
-        out["variant"] = variant
-    elif error is not None:
-        out["variant"] = "error"
-    elif "eta" in out:
-        out["variant"] = "processing"
-    for name, value in (("outcome", outcome), ("error", error), ("fault", fault), ("code", code), ("webhook", webhook)):
-        if value is not None:
-            out[name] = value
-    if out.get("variant") == "error" and "error" not in out:
-        out["error"] = "rate_limit"
+    """The words of a ``Prefer`` header, checked by the same code (mockserver/engine/directives.py)."""
+    try:
+        out = Directive.from_mapping(data, "respond.", RULE_WORDS, codes=RULE_CODES).as_respond()
+    except DirectiveError as exc:
+        _fail(str(exc))
     if not out:
         _fail(f"a rule must say what to answer: one or more of {', '.join(_RESPOND)}")
     return out

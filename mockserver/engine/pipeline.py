@@ -31,14 +31,15 @@ from mockserver.config import MockConfig
 from mockserver.state.jobs import Job
 from contracts.core.redact import redact
 from mockserver.state.journal import Journal, limit, mask_values, scrub_text
-from mockserver.control.latency import LatencyError, LatencyPlan, parse_duration, parse_spec
+from mockserver.control.latency import LatencyPlan, parse_spec
 from mockserver.images.netpolicy import NetPolicy
 from mockserver.engine.normalise import Normaliser, effective_params
 from mockserver.engine.parsing import BodyError, is_json_content_type, parse_object
 from mockserver.control.rules import RuleBook, is_gate
 from mockserver.state.store import Store
 from mockserver.engine.validation import OperationValidator
-from mockserver.engine.variants import CHOICE_WORDS, Choice, PreferError, SeededRandom, VariantChooser, parse_prefer
+from mockserver.engine.directives import Directive, DirectiveError, parse_prefer
+from mockserver.engine.variants import Choice, SeededRandom, VariantChooser
 from mockserver.control.webhooks import WebhookDispatcher
 
 __all__ = ["Engine", "Incoming", "Outcome", "owner_of"]
@@ -51,7 +52,6 @@ _CODE_ERRORS: dict[int, Callable[[], errors.ApiError]] = {
     429: errors.rate_limited,
     500: errors.server_error,
 }
-_WEBHOOK_WORDS = ("deliver", "drop", "duplicate")
 _IMAGE_FIELDS = ("init_image", "mask_image")
 _OFFLINE = "is not reachable offline; using a placeholder"
 _OFFLINE_CACHE = 1024
@@ -103,8 +103,7 @@ class _Trace:
     raw: Any = None
     key: str | None = None
     owner: str | None = None
-    prefer: dict[str, str] = field(default_factory=dict)
-    prefer_delay: float | None = None
+    prefer: Directive = field(default_factory=Directive)
     validation: dict[str, Any] | None = None
     candidates: list[dict[str, Any]] = field(default_factory=list)
     next_rule: int = 0
@@ -158,7 +157,7 @@ class Engine:
                 path = openapi.spec / "paths" / op.path / op.method.lower() / "responses" / "200"
                 path = path / "content" / "application/json" / "schema"
                 self._response_validators[op_id] = oas31_schema_validators_factory.create(openapi.spec, path).validator
-        self.handlers: dict[str, Callable[[Incoming, dict[str, Any], str, dict[str, str], list[str], _Trace],
+        self.handlers: dict[str, Callable[[Incoming, dict[str, Any], str, Directive, list[str], _Trace],
                                           Outcome]] = {
             "inpaint": self._generate,
             "fetchById": self._fetch,
@@ -231,10 +230,8 @@ class Engine:
         if (rule is not None and not rule.valid) or (rule is None and not self.config.accept_any_key):
             raise _Ended(self._refuse(trace, errors.invalid_api_key(), "key is not accepted by the key table"))
         try:
-            prefer = parse_prefer(incoming.prefer)
-            trace.prefer = prefer
-            self._check_prefer_extras(prefer, trace)
-        except PreferError as exc:
+            trace.prefer = prefer = parse_prefer(incoming.prefer)
+        except DirectiveError as exc:
             raise _Ended(Outcome(400, {"status": "error", "message": str(exc)}, owner=owner))
         warnings: list[str] = []
         if not self.config.strict:
@@ -249,10 +246,7 @@ class Engine:
             outcome.validation_errors = problems
             raise _Ended(outcome)
         trace.validation = {"valid": True}
-        try:
-            outcome = self.handlers[incoming.operation](incoming, body, owner, prefer, warnings, trace)
-        except PreferError as exc:  # Prefer's eta/variant words are read when the answer is chosen
-            raise _Ended(Outcome(400, {"status": "error", "message": str(exc)}, owner=owner))
+        outcome = self.handlers[incoming.operation](incoming, body, owner, prefer, warnings, trace)
         outcome.parsed = body
         return outcome
 
@@ -260,18 +254,6 @@ class Engine:
         """A request refused before validation: the reason is a warning and the journal's verdict."""
         trace.validation = {"valid": False, "errors": {"request": [reason]}}
         return self._error(error, [reason])
-
-    @staticmethod
-    def _check_prefer_extras(prefer: dict[str, str], trace: _Trace) -> None:
-        if "delay" in prefer:
-            try:
-                trace.prefer_delay = parse_duration(prefer["delay"], "Prefer: delay")
-            except LatencyError as exc:
-                raise PreferError(f"{exc} (a bare number is seconds)") from None
-        if "fault" in prefer and prefer["fault"] not in faults.FAULTS:
-            raise PreferError(f"Prefer: fault must be one of {', '.join(faults.FAULTS)}, not {prefer['fault']!r}")
-        if "webhook" in prefer and prefer["webhook"] not in _WEBHOOK_WORDS:
-            raise PreferError(f"Prefer: webhook must be one of {', '.join(_WEBHOOK_WORDS)}, not {prefer['webhook']!r}")
 
     def _error(self, error: errors.ApiError, warnings: list[str] | None = None,
                owner: str | None = None, status: int | None = None) -> Outcome:
@@ -297,12 +279,12 @@ class Engine:
 
     # -- faults and rules in front of the service ------------------------------------------------
 
-    def _gate(self, incoming: Incoming, body: dict[str, Any], owner: str, prefer: dict[str, str],
+    def _gate(self, incoming: Incoming, body: dict[str, Any], owner: str, prefer: Directive,
               warnings: list[str], trace: _Trace) -> Outcome | None:
         """Prefer's fault, then a rule answering with an error or fault, then a configured fault."""
-        if "fault" in prefer:
-            return self._fault(prefer["fault"], warnings, owner, trace)
-        if prefer.keys() & CHOICE_WORDS:
+        if prefer.fault is not None:
+            return self._fault(prefer.fault, warnings, owner, trace)
+        if prefer.chooses:
             return None  # Prefer chose the answer: rules and random faults stay out of it
         match_body = {**body, **incoming.path_params} if incoming.path_params else body
         trace.candidates = self.rules.candidates(incoming.operation, owner, match_body)
@@ -356,8 +338,8 @@ class Engine:
             outcome.fault = trace.late_fault
         if trace.rule is not None:
             outcome.rule = trace.rule["id"]
-        if trace.prefer_delay is not None:
-            delay = trace.prefer_delay
+        if trace.prefer.delay is not None:
+            delay = trace.prefer.delay
         elif trace.rule is not None and "delay" in trace.rule["respond"]:
             delay = trace.rule["respond"]["delay"]
         else:
@@ -432,8 +414,8 @@ class Engine:
             make = _CODE_ERRORS.get(status)
             if make is None:
                 return Outcome(400, {"status": "error", "message":
-                                     f"Prefer: code must be one of 200, {', '.join(map(str, _CODE_ERRORS))}"},
-                               owner=owner)
+                                     f"Prefer: code must be one of 200, {', '.join(map(str, _CODE_ERRORS))}, "
+                                     f"not '{status}'"}, owner=owner)
             return self._error(make(), warnings, owner, status=status)
         if choice.dynamic:
             seed = choice.dynamic_seed if choice.dynamic_seed is not None else self.rng.draw(lambda r: r.getrandbits(32))
@@ -446,7 +428,7 @@ class Engine:
             return self._error(error, warnings, owner)
         return None
 
-    def _choose(self, prefer: dict[str, str], body: dict[str, Any], trace: _Trace) -> Choice:
+    def _choose(self, prefer: Directive, body: dict[str, Any], trace: _Trace) -> Choice:
         """Prefer, then a scenario rule, then hooks, the key table and the ratios."""
         chosen = self.chooser.from_prefer(prefer)
         if chosen is not None:
@@ -467,7 +449,7 @@ class Engine:
     # -- operations ---------------------------------------------------------------------------
 
     def _generate(self, incoming: Incoming, body: dict[str, Any], owner: str,
-                  prefer: dict[str, str], warnings: list[str], trace: _Trace) -> Outcome:
+                  prefer: Directive, warnings: list[str], trace: _Trace) -> Outcome:
         if not self.config.model_allowed(body.get("model_id", "")):
             return self._error(errors.model_not_found(), warnings, owner)
         for name in _IMAGE_FIELDS:
@@ -514,12 +496,12 @@ class Engine:
             self._offline_refs[key] = check
         return check
 
-    def _schedule_webhook(self, job: Job, base_url: str, prefer: dict[str, str], trace: _Trace,
+    def _schedule_webhook(self, job: Job, base_url: str, prefer: Directive, trace: _Trace,
                           warnings: list[str]) -> None:
         refusal = self.webhook_policy.check(str(job.webhook))
         if refusal is not None:
             warnings.append(f"webhook: will not be called ({refusal}); allow the host with webhook_allow_hosts")
-        action = prefer.get("webhook") or (trace.rule or {}).get("respond", {}).get("webhook")
+        action = prefer.webhook or (trace.rule or {}).get("respond", {}).get("webhook")
         cfg = self.config
         drop = action == "drop"
         copies = 2 if action == "duplicate" else 1
@@ -532,7 +514,7 @@ class Engine:
                                secrets=(trace.key,) if trace.key else ())
 
     def _fetch(self, incoming: Incoming, body: dict[str, Any], owner: str,
-               prefer: dict[str, str], warnings: list[str], trace: _Trace) -> Outcome:
+               prefer: Directive, warnings: list[str], trace: _Trace) -> Outcome:
         choice = self.chooser.from_prefer(prefer)
         if choice is not None:
             trace.reason = choice.source

@@ -1,42 +1,43 @@
-"""The Prefer header, the per-key table and seeded ratios, in that order."""
+"""Choosing the answer: the Prefer directive, the per-key table and seeded ratios, in that order.
+
+How the words themselves are parsed and refused is in test_directives.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from mockserver.config import KeyRule, MockConfig
-from mockserver.engine.variants import PreferError, SeededRandom, VariantChooser, parse_prefer
+from mockserver.engine.directives import Directive, parse_prefer
+from mockserver.engine.variants import SeededRandom, VariantChooser
 
 
 def chooser(**config):
     return VariantChooser(MockConfig(**config), SeededRandom(5))
 
 
-def test_parse_prefer_accepts_prism_words_and_ours():
-    assert parse_prefer('code=200, example="success"; dynamic=true, variant=processing, eta=2') == {
-        "code": "200", "example": "success", "dynamic": "true", "variant": "processing", "eta": "2"}
-    assert parse_prefer(None) == {} and parse_prefer("") == {}
+def test_a_directive_that_chooses_nothing_leaves_the_choice_to_the_next_layer():
+    c = chooser(processing_ratio=0.0, keys={"k": KeyRule(variant="failed")})
+    assert c.from_prefer(parse_prefer("delay=1, webhook=drop")) is None
+    assert c.choose(parse_prefer("delay=1"), "k", {}).variant == "failed"
 
 
-@pytest.mark.parametrize("header, message", [
-    ("speed=fast", "unknown preference 'speed'"),
-    ("variant=sometimes", "variant must be one of"),
-    ("eta=soon", "eta must be a number"),
-    ("eta=-1", "finite number >= 0"),
-    ("eta=inf", "finite number >= 0"),
-    ("code=abc", "code must be an HTTP status"),
-    ("outcome=maybe", "outcome must be success or failed"),
-])
-def test_bad_preferences_are_explained(header, message):
-    with pytest.raises(PreferError, match=message):
-        chooser().choose(parse_prefer(header), "k", {})
+def test_prefer_error_alone_means_the_error_variant_with_that_error():
+    got = chooser().choose(parse_prefer("error=server"), "k", {})
+    assert (got.variant, got.error, got.source) == ("error", "server", "prefer")
+
+
+def test_the_key_table_reads_the_same_words():
+    c = chooser(processing_ratio=0.0, keys={"e": KeyRule(error="model_not_found"), "q": KeyRule(eta="2s")})
+    assert (c.choose(Directive(), "e", {}).variant, c.choose(Directive(), "e", {}).error) == ("error", "model_not_found")
+    queued = c.choose(Directive(), "q", {})
+    assert (queued.variant, queued.eta, queued.source) == ("processing", 2.0, "key")
 
 
 def test_prefer_beats_the_key_table_which_beats_ratios():
     c = chooser(processing_ratio=0.0, keys={"k": KeyRule(variant="failed")})
     assert c.choose(parse_prefer("variant=success"), "k", {}).variant == "success"
-    assert c.choose({}, "k", {}).variant == "failed"
-    assert c.choose({}, "other", {}).variant == "success"
+    assert c.choose(Directive(), "k", {}).variant == "failed"
+    assert c.choose(Directive(), "other", {}).variant == "success"
 
 
 def test_eta_alone_means_processing_and_variant_processing_draws_an_eta_in_range():
@@ -48,9 +49,9 @@ def test_eta_alone_means_processing_and_variant_processing_draws_an_eta_in_range
 
 def test_hooks_sit_between_prefer_and_the_key_table():
     c = chooser(keys={"k": KeyRule(variant="failed")})
-    c.hooks.append(lambda key, body: c.from_prefer({"variant": "error"}) if body.get("prompt") == "x" else None)
-    assert c.choose({}, "k", {"prompt": "x"}).variant == "error"
-    assert c.choose({}, "k", {"prompt": "y"}).variant == "failed"
+    c.hooks.append(lambda key, body: c.from_prefer(Directive(variant="error")) if body.get("prompt") == "x" else None)
+    assert c.choose(Directive(), "k", {"prompt": "x"}).variant == "error"
+    assert c.choose(Directive(), "k", {"prompt": "y"}).variant == "failed"
 
 
 def test_ratios_are_reproducible_from_the_seed_and_close_to_the_configuration():
