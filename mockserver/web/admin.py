@@ -33,6 +33,7 @@ from mockserver.control.rules import RuleError, field_matches
 from mockserver.web.context import MockState
 from mockserver.state.clock import ClockError
 from mockserver.control.webhooks import WEBHOOKS_LOG
+from mockserver.web.ui import OPEN_ENDPOINTS, add_inspector_routes
 
 __all__ = ["ADMIN_SPEC", "admin_blueprint", "ensure_admin_token", "is_loopback_host", "presented_token"]
 
@@ -187,12 +188,15 @@ def admin_blueprint(state: MockState) -> Blueprint:
 
     required = state.config.admin_token or None
 
+    def token_ok(given: str | None) -> bool:
+        return required is None or (given is not None and hmac.compare_digest(
+            given.encode("utf-8", "replace"), required.encode("utf-8")))
+
     @bp.before_request
     def check_token() -> Response | None:
-        if required is None:
+        if required is None or request.endpoint in OPEN_ENDPOINTS:  # the inspector page checks ?token= itself
             return None
-        given = presented_token(request.headers)
-        if given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), required.encode("utf-8")):
+        if token_ok(presented_token(request.headers)):
             return None
         answer = _error("the admin API needs the admin token: send Authorization: Bearer <token> "
                         "or X-Mock-Admin-Token: <token> (it was printed when the mock started)", 401)
@@ -362,6 +366,7 @@ def admin_blueprint(state: MockState) -> Blueprint:
         idle = engine.webhooks.wait_idle(float(timeout))
         return json_response({"idle": idle, **engine.webhooks.stats()})
 
+    add_inspector_routes(bp, state, token_ok)  # GET /__mock/ui and the endpoints it reads (mockserver/web/ui.py)
     return bp
 
 
