@@ -1,11 +1,15 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both create .venv if needed.
+# `make help` lists every target.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test bench contracts clean
+.PHONY: help run test bench contracts docs clean
+
+help: ## this list
+	@awk -F ':.*## ' '/^[a-z]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required ($(PYTHON) is older)"; exit 1; }
@@ -14,23 +18,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) ## serve the mock on http://127.0.0.1:4010 (a line per request; Ctrl-C stops it)
+	@echo "From another shell: . $(VENV)/bin/activate   (then mockserver, contracts, pytest, python examples/...)"
 	$(BIN)/mockserver run
 
-test: $(STAMP)
+test: $(STAMP) ## the whole test suite (PYTEST_ARGS="-k admin" etc.)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Throughput and latency of the mock vs a trivial-Flask ceiling and Prism (installs wrk and Prism
 # when missing); prints one table and writes bench/out/*.json. BENCH_ARGS="--duration 10" etc.
 BENCH_ARGS ?=
-bench: $(STAMP)
+bench: $(STAMP) ## throughput and latency vs a Flask ceiling and Prism (about 4 minutes)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The contract suite against a freshly started strict mock (JUnit report in reports/), and the
 # lint of the project spec's own examples. `contracts run --help` for other targets.
-contracts: $(STAMP)
+contracts: $(STAMP) ## the contract suite against a fresh strict mock, and the spec lint
 	$(BIN)/contracts run --target mock --junit-xml reports/contracts.xml
 	$(BIN)/contracts lint openapi/modelslab-pony-inpaint.yaml --no-docs-example
 
-clean:
+docs: $(STAMP) ## regenerate docs/configuration.md from the code
+	$(BIN)/python -m mockserver settings --format markdown > docs/configuration.md.tmp
+	mv docs/configuration.md.tmp docs/configuration.md
+
+clean: ## remove .venv and build output
 	rm -rf $(VENV) build dist *.egg-info

@@ -222,7 +222,7 @@ def post_ok(path: str, body: dict[str, Any], status: str = "success"):
 
 def mock_command(port: int, workers: int, threads: int, store: str) -> list[str]:
     return [sys.executable, "-m", "mockserver", "run", "--port", str(port), "--workers", str(workers),
-            "--threads", str(threads), "--store", store, "--processing-ratio", "0", "--seed", "1"]
+            "--threads", str(threads), "--store", store, "--processing-ratio", "0", "--seed", "1", "--quiet"]
 
 
 # -- wrk --------------------------------------------------------------------------------------

@@ -21,9 +21,32 @@ from contracts.run.budget import DEFAULT_REAL_BUDGET
 __all__ = ["build_parser", "main"]
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+
+    try:
+        return dist_version("modelslab-mock")
+    except PackageNotFoundError:  # pragma: no cover - a source tree without an install
+        return "0+unknown"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Unknown flags are reported by the subcommand that got them, with its usage and a suggestion."""
+
+    def unknown(self, extra: list[str]) -> None:
+        import difflib
+
+        known = [o for action in self._actions for o in action.option_strings]
+        hints = [f"{w.split('=', 1)[0]} -> {close[0]}?" for w in extra if w.startswith("-")
+                 for close in [difflib.get_close_matches(w.split("=", 1)[0], known, n=1)] if close]
+        hint = f" (did you mean: {', '.join(hints)})" if hints else ""
+        self.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="contracts", description="Contract tests for the ModelsLab inpaint API.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="contracts", description="Contract tests for the ModelsLab inpaint API.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run the contract suite against a target",
                          description="Run the packaged contract suite (Schemathesis property tests, a stateful "
@@ -98,8 +121,16 @@ def _lint(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        subparsers.choices.get(getattr(args, "command", None), parser).unknown(extra)  # type: ignore[union-attr]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(build_parser(), argv)
     if args.command == "run":
         return _run(args)
     if args.command == "drift":

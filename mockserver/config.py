@@ -149,6 +149,9 @@ class MockConfig:
     max_body_bytes: int = 32 * 1024 * 1024  # larger bodies: 413 "Invalid API Request", unread (fits 2 data-URI images)
     # Exposure (mockserver/web/admin.py): /__mock/ needs this token when set; a non-loopback bind sets one.
     admin_token: str | None = field(default=None, repr=False)  # sent as Authorization: Bearer or X-Mock-Admin-Token
+    # The console (mockserver/web/access_log.py): one line per request unless quiet.
+    quiet: bool = False  # no line per request (start-up lines and errors are still printed)
+    log_format: str = "text"  # text (colour on a terminal) or json (one object per line)
 
     def __post_init__(self) -> None:
         for name in ("processing_ratio", "error_ratio", "failed_ratio"):
@@ -173,6 +176,8 @@ class MockConfig:
         for name in ("workers", "threads", "max_jobs", "max_log_entries", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"log_format must be text or json, not {self.log_format!r}")
         if self.job_ttl < 0:
             raise ConfigError(f"job_ttl must be >= 0 seconds (0 = no expiry), not {self.job_ttl}")
         self._check_artefact_settings()
@@ -243,7 +248,10 @@ def _convert(name: str, value: Any) -> Any:
     except ConfigError:
         raise
     except (KeyError, ValueError, TypeError) as exc:
-        raise ConfigError(f"setting {name}: cannot use {value!r} ({exc})") from None
+        wanted = {"bool": "true or false", "int": "a whole number", "float": "a number"}
+        expected = next((text for word, text in wanted.items() if word in kind), None)
+        detail = f"must be {expected}" if expected else f"cannot be used ({exc})"
+        raise ConfigError(f"{name} {detail}, not {value!r}") from None
 
 
 def _url_map(value: Any) -> dict[str, str]:
@@ -261,11 +269,30 @@ def _url_map(value: Any) -> dict[str, str]:
     return pairs
 
 
+def _where(origin: str, name: str) -> str:
+    """How the user wrote a setting: --http-errors, MOCKSERVER_HTTP_ERRORS or mock.toml's http_errors."""
+    if origin == "command line":
+        return "--" + name.replace("_", "-")
+    if origin == "environment":
+        return f"MOCKSERVER_{name.upper()}"
+    return f"{origin}: {name}"
+
+
 def _layer(source: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    import difflib
+
     unknown = sorted(set(source) - set(_FIELDS))
     if unknown:
-        raise ConfigError(f"{origin}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_FIELDS))}")
-    return {name: _convert(name, value) for name, value in source.items()}
+        close = difflib.get_close_matches(unknown[0], list(_FIELDS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"{origin}: unknown setting {', '.join(map(repr, unknown))}{hint}")
+    converted = {}
+    for name, value in source.items():
+        try:
+            converted[name] = _convert(name, value)
+        except ConfigError as exc:
+            raise ConfigError(f"{_where(origin, name)}: {exc}") from None
+    return converted
 
 
 def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -23,7 +24,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30, printed: list[str] | None = None) -> None:
     """Until the mock answers its health check; fails with its output if it dies first."""
     deadline = time.monotonic() + timeout
     while True:
@@ -32,7 +33,9 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
                 return
         except requests.RequestException:  # not listening yet, or slow on a busy machine
             pass
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "the mock exited"
+        if proc.poll() is not None:
+            time.sleep(0.1)  # let the reader take the last lines
+            raise AssertionError("".join(printed or []) or "the mock exited")
         assert time.monotonic() < deadline, "the mock did not come up"
         time.sleep(0.05)
 
@@ -40,18 +43,27 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
 @contextmanager
 def mock_process(*args: str, env: dict[str, str] | None = None,
                  output: list[str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``mockserver run --port <free> *args``; what it printed is appended to ``output``."""
+    """``mockserver run --port <free> *args``; what it printed is appended to ``output``.
+
+    Its output (a line per request among it) is read as it comes, so a long test never fills the pipe.
+    """
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--host", "127.0.0.1", "--port", str(port),
                              *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, **(env or {})}, start_new_session=True)
+    printed: list[str] = []
+    reader = threading.Thread(target=lambda: printed.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc)
+        wait_healthy(url, proc, printed=printed)
         yield url, proc
     finally:
         if proc.poll() is None:
             proc.terminate()
-        out, _ = proc.communicate(timeout=15)
+        try:
+            proc.wait(timeout=15)
+        finally:
+            reader.join(timeout=5)
         if output is not None:
-            output.append(out)
+            output.append("".join(printed))

@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     try:
-        server = make_server(args.host, args.port, recorder, threaded=True)
+        from mockserver.web.access_log import AccessLog
+
+        server = make_server(args.host, args.port, AccessLog(recorder), threaded=True)  # a line per call: progress
     except OSError as exc:
         print(f"mockserver record: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
               f"use --port", file=sys.stderr)

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import orjson
 
 from mockserver.control import faults
+from mockserver.web import access_log
 from mockserver.web.http import dumps
 from mockserver.engine.pipeline import Outcome
 
@@ -37,6 +38,8 @@ def header_value(items: list[str], limit: int = 2000) -> str:
 
 def encode(outcome: Outcome, environ: Mapping[str, Any] | None = None) -> tuple[int, dict[str, str], bytes]:
     """(status, headers with Content-Type, body bytes) for an outcome; Content-Length is not added."""
+    if environ is not None:
+        access_log.note(environ, outcome)  # what the console line says about this answer
     headers = dict(outcome.headers)
     headers["X-Mock-Variant"] = outcome.variant
     if outcome.warnings:

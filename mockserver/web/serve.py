@@ -17,6 +17,7 @@ import logging
 import sys
 from typing import Any
 
+from mockserver.web import access_log
 from mockserver.web.app import LazyWSGI, build_state, flask_app, serving_app
 from mockserver.config import MockConfig
 from mockserver.web.context import MockState
@@ -152,11 +153,12 @@ def serve(config: MockConfig) -> int:
 
         on_ready()
         _warm_up_later(state)
-        run_simple(config.host, config.port, flask_app(state), threaded=True, use_reloader=False)
+        run_simple(config.host, config.port, access_log.wrap(flask_app(state), config), threaded=True,
+                   use_reloader=False)
         return 0
     # Flask is built in each worker after its first second (or on its first non-API request):
     # the API's POST routes are answered by the fast path without it, so the first answer is quick.
-    app = serving_app(state)
+    app = access_log.wrap(serving_app(state), config)  # one console line per request unless quiet
     state.store.close()  # no connection may cross the fork: each worker opens its own
     _freeze_heap()  # before the fork: workers share these pages and never collect them
     _run_gunicorn(app, state, config, on_ready)

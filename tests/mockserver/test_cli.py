@@ -1,44 +1,157 @@
-"""``mockserver run`` (and ``python -m mockserver``) serve the mock; bad settings fail clearly."""
+"""``mockserver run`` (and ``python -m mockserver``) serve the mock; every start-up problem is one
+line saying what to do, exit status 2, no traceback; every setting is a flag, grouped."""
 
 from __future__ import annotations
 
+import dataclasses
+import socket
+import subprocess
+import sys
+from importlib.metadata import version
 
+import pytest
 import requests
 
-from mockserver.cli import build_parser, main
+from mockserver.cli import _config_from_args, build_parser, main
+from mockserver.config import MockConfig
 
 from live_mock import mock_process
 
 
-def test_help_is_the_reference_for_every_flag(capsys):
-    try:
-        main(["run", "--help"])
-    except SystemExit as exit_:
-        assert exit_.code == 0
+def _help(capsys, *argv: str) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(argv))
+    assert exit_.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_run_help_shows_every_setting_as_a_flag_in_groups(capsys):
+    text = _help(capsys, "run", "--help")
+    for group in ("Serving:", "The contract:", "Answers:", "State:", "Images:", "Webhooks:", "Latency and faults:"):
+        assert f"\n{group}\n" in text, group
+    for field in dataclasses.fields(MockConfig):
+        if field.name != "keys":  # a TOML table; `mockserver settings` names it
+            assert f"--{field.name.replace('_', '-')}" in text, field.name
+    assert "--no-strict" in text and "--config FILE" in text
+    assert text.index("\nServing:") < text.index("\n  --port N") < text.index("\nThe contract:")
+
+
+def test_settings_lists_every_setting_with_default_env_and_toml_names(capsys):
+    assert main(["settings"]) == 0
     text = capsys.readouterr().out
-    for flag in ("--host", "--port", "--spec", "--config", "--seed", "--strict", "--http-errors", "--profile"):
-        assert flag in text
+    for field in dataclasses.fields(MockConfig):
+        assert f"  {field.name} = " in text, field.name
+        if field.name != "keys":
+            assert f"MOCKSERVER_{field.name.upper()}" in text and f"toml {field.name}" in text
+    assert "  port = 4010\n" in text and "  processing_ratio = 0.2 (realistic: 0.6)\n" in text
+    assert "toml [keys.NAME]" in text
 
 
-def test_bad_setting_exits_2_naming_it(capsys, monkeypatch):
-    monkeypatch.setenv("MOCKSERVER_PROCESSING_RATIO", "2")
-    try:
-        main(["run", "--port", "1"])
-    except SystemExit as exit_:
-        assert exit_.code == 2
-    assert "processing_ratio must be between 0 and 1" in capsys.readouterr().err
+def test_version_on_both_clis(capsys):
+    assert _help(capsys, "--version").strip() == f"mockserver {version('modelslab-mock')}"
+    from contracts.cli import main as contracts_main
+
+    with pytest.raises(SystemExit) as exit_:
+        contracts_main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"contracts {version('modelslab-mock')}"
+
+
+def test_a_wrong_flag_prints_the_subcommands_usage_and_a_suggestion(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--prot", "4011"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: mockserver run ") and "--prot -> --port?" in err
+    assert "Traceback" not in err and len(err.splitlines()) == 2
+
+
+def _one_line_failure(capsys, argv: list[str]) -> str:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mockserver: "), captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv, env, expected", [
+    (["--spec", "no-such-spec.yaml"], {}, "spec 'no-such-spec.yaml' not found"),
+    (["--port", "many"], {}, "--port: port must be a whole number, not 'many'"),
+    ([], {"MOCKSERVER_PROCESSING_RATIO": "2"}, "processing_ratio must be between 0 and 1"),
+    ([], {"MOCKSERVER_STRICT": "perhaps"}, "MOCKSERVER_STRICT: strict must be true or false"),
+    (["--host", "no-such-host.invalid"], {}, "use --host 127.0.0.1"),
+    (["--workers", "2", "--store", "memory"], {}, "needs a shared store"),
+])
+def test_start_up_problems_are_one_line_and_exit_2(capsys, monkeypatch, argv, env, expected):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    line = _one_line_failure(capsys, ["run", *argv])
+    assert expected in line
+
+
+def test_a_spec_that_is_not_openapi_or_has_no_local_server(capsys, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("paths: [\n")
+    assert "is not valid YAML at line 2" in _one_line_failure(capsys, ["run", "--spec", str(broken)])
+    other = tmp_path / "other.yaml"
+    other.write_text("title: not a spec\n")
+    assert "is not an OpenAPI 3 document" in _one_line_failure(capsys, ["run", "--spec", str(other)])
+    remote = tmp_path / "remote.yaml"
+    remote.write_text("openapi: 3.0.3\ninfo: {title: t, version: '1'}\nservers: [{url: 'https://x.example'}]\npaths: {}\n")
+    assert "has no relative server" in _one_line_failure(capsys, ["run", "--spec", str(remote)])
+
+
+def test_a_bad_toml_file_names_the_file_and_the_setting(capsys, tmp_path):
+    path = tmp_path / "mock.toml"
+    path.write_text("prot = 4011\n")
+    line = _one_line_failure(capsys, ["run", "--config", str(path)])
+    assert str(path) in line and "unknown setting 'prot' (did you mean port?)" in line
+    path.write_text("port = = 1\n")
+    assert "is not valid TOML" in _one_line_failure(capsys, ["run", "--config", str(path)])
+
+
+def test_a_port_in_use_says_another_mock_may_hold_it(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _one_line_failure(capsys, ["run", "--port", str(port)])
+    assert f"port {port} on 127.0.0.1 is already in use (another mock on {port}?" in line
+    assert f"use --port {port + 1}" in line
+
+
+def test_the_real_command_prints_one_line_and_no_traceback():
+    done = subprocess.run([sys.executable, "-m", "mockserver", "run", "--spec", "missing.yaml"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("mockserver: spec 'missing.yaml' not found")
 
 
 def test_flags_parse_to_settings():
-    args = build_parser().parse_args(["run", "--strict", "--http-errors", "--seed", "3", "--port", "4999"])
-    assert (args.strict, args.http_errors, args.seed, args.port) == (True, True, 3, 4999)
+    args = build_parser().parse_args(["run", "--strict", "--http-errors", "--seed", "3", "--port", "4999",
+                                      "--no-journal", "--log-format", "json"])
+    config = _config_from_args(args)
+    assert (config.strict, config.http_errors, config.seed, config.port) == (True, True, 3, 4999)
+    assert config.journal is False and config.log_format == "json"
     assert build_parser().parse_args(["run"]).strict is None, "unset flags must not hide env/file settings"
 
 
-def test_python_dash_m_mockserver_serves_until_stopped(docs_example):
+def test_python_dash_m_mockserver_serves_and_logs_each_request(docs_example):
     output: list[str] = []
     with mock_process("--seed", "4", output=output) as (url, _):
         answer = requests.post(url + "/api/v6/images/inpaint", data=docs_example,
                                headers={"Content-Type": "application/json"}, timeout=5).json()
         assert answer["status"] in ("success", "processing")
-    assert "seed 4" in output[0] and "your_api_key" not in output[0]
+    text = output[0]
+    assert "seed 4" in text and "your_api_key" not in text
+    line = next(line for line in text.splitlines() if "POST /api/v6/images/inpaint" in line)
+    assert f" {answer['status']} 200 " in line and "key=***(" in line and "\x1b[" not in line  # no colour in a pipe
+
+
+def test_quiet_prints_no_request_lines(docs_example):
+    output: list[str] = []
+    with mock_process("--quiet", output=output) as (url, _):
+        requests.post(url + "/api/v6/images/inpaint", data=docs_example,
+                      headers={"Content-Type": "application/json"}, timeout=5)
+    assert "modelslab-mock on" in output[0] and "/api/v6/images/inpaint key=" not in output[0]

@@ -49,8 +49,11 @@ def test_models_from_environment_as_a_list():
     "kwargs, message",
     [
         ({"cli": {"procesing_ratio": 0.1}}, "unknown setting"),
-        ({"environ": {"MOCKSERVER_PORT": "http"}}, "setting port"),
-        ({"environ": {"MOCKSERVER_STRICT": "perhaps"}}, "setting strict"),
+        ({"cli": {"procesing_ratio": 0.1}}, "did you mean processing_ratio"),
+        ({"environ": {"MOCKSERVER_PORT": "http"}}, "MOCKSERVER_PORT: port must be a whole number, not 'http'"),
+        ({"environ": {"MOCKSERVER_STRICT": "perhaps"}}, "MOCKSERVER_STRICT: strict must be true or false"),
+        ({"cli": {"eta_max": "soon"}}, "--eta-max: eta_max must be a number, not 'soon'"),
+        ({"cli": {"log_format": "xml"}}, "log_format must be text or json"),
         ({"cli": {"processing_ratio": 1.5}}, "processing_ratio must be between 0 and 1"),
         ({"cli": {"profile": "fast"}}, "profile must be one of"),
         ({"cli": {"eta_min": 9.0, "eta_max": 1.0}}, "eta_min <= eta_max"),
@@ -69,6 +72,8 @@ def test_bad_file_is_reported_with_its_path(tmp_path):
         load_config(environ={}, config_file=str(tmp_path / "missing.toml"))
     with pytest.raises(ConfigError, match="variant must be one of"):
         load_config(environ={}, config_file=write(tmp_path, '[keys.k]\nvariant = "maybe"\n'))
+    with pytest.raises(ConfigError, match=r"mock.toml: workers: workers must be a whole number, not 'two'"):
+        load_config(environ={}, config_file=write(tmp_path, 'workers = "two"\n'))
 
 
 def test_config_is_immutable():
