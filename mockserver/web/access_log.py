@@ -20,8 +20,10 @@ fields as one JSON object per line; ``--quiet`` prints none.
 from __future__ import annotations
 
 import os
+import queue
 import re
 import sys
+import threading
 import time
 from typing import Any, Callable, Iterable, TextIO
 
@@ -120,8 +122,69 @@ def format_json(fields: dict[str, Any]) -> str:
     return orjson.dumps(record).decode()
 
 
+class _Writer:
+    """Writes lines from a bounded queue on a thread of its own, so a slow or full console (a pipe
+    nobody reads) never holds up an answer: when the queue is full, lines are dropped and counted,
+    and the count is printed once the console takes lines again. Started lazily in each process
+    (a forked server worker gets its own)."""
+
+    def __init__(self, stream: TextIO, size: int = 10_000):
+        self.stream = stream
+        try:
+            self.fd: int | None = stream.fileno()  # os.write: no Python buffer a blocked write could hold
+        except (AttributeError, OSError, ValueError):
+            self.fd = None
+        self.size = size
+        self.pid = -1
+        self.queue: queue.Queue[str] = queue.Queue(size)
+        self.dropped = 0
+        self.broken = False
+        self.starting = threading.Lock()
+
+    def put(self, line: str) -> None:
+        if self.broken:
+            return
+        if self.pid != os.getpid():  # first line in this process: a fresh queue and thread
+            with self.starting:
+                if self.pid != os.getpid():
+                    self.queue = queue.Queue(self.size)
+                    threading.Thread(target=self._run, name="access-log", daemon=True).start()
+                    self.pid = os.getpid()
+        try:
+            self.queue.put_nowait(line)
+        except queue.Full:
+            self.dropped += 1
+
+    def _run(self) -> None:
+        lines = self.queue
+        while True:
+            line = lines.get()
+            try:
+                if self.dropped:
+                    dropped, self.dropped = self.dropped, 0
+                    line = f"({dropped} request line(s) dropped: the console did not keep up)\n{line}"
+                if self.fd is not None:
+                    data = line.encode("utf-8", "replace")
+                    while data:
+                        data = data[os.write(self.fd, data):]
+                else:
+                    self.stream.write(line)
+                    self.stream.flush()
+            except (OSError, ValueError):  # the console went away (closed pipe): keep serving, stop logging
+                self.broken = True
+            finally:
+                lines.task_done()
+            if self.broken:
+                return
+
+    def drain(self) -> None:
+        """Wait until every queued line is written (tests)."""
+        if self.pid == os.getpid():
+            self.queue.join()
+
+
 class AccessLog:
-    """WSGI middleware: call ``app``, then write one line for the answer to ``stream``."""
+    """WSGI middleware: call ``app``, then queue one line for the answer to ``stream``."""
 
     def __init__(self, app: Callable, stream: TextIO | None = None, fmt: str = "text",
                  colour: bool | None = None):
@@ -134,7 +197,7 @@ class AccessLog:
             isatty = getattr(self.stream, "isatty", None)
             colour = bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
         self.colour = colour and fmt == "text"
-        self._broken = False
+        self._writer = _Writer(self.stream)
 
     def __getattr__(self, name: str) -> Any:  # the wrapped app's attributes (e.g. FastPath.fallback)
         return getattr(self.app, name)
@@ -159,15 +222,15 @@ class AccessLog:
         return result
 
     def _write(self, environ: dict[str, Any], status: int, started: float) -> None:
-        if self._broken:
+        if self._writer.broken:
             return
-        try:
-            fields = _fields(environ, status, (time.perf_counter() - started) * 1000.0)
-            line = format_json(fields) if self.fmt == "json" else format_text(fields, self.colour)
-            self.stream.write(line + "\n")
-            self.stream.flush()
-        except (OSError, ValueError):  # the console went away (closed pipe): keep serving, stop logging
-            self._broken = True
+        fields = _fields(environ, status, (time.perf_counter() - started) * 1000.0)
+        line = format_json(fields) if self.fmt == "json" else format_text(fields, self.colour)
+        self._writer.put(line + "\n")
+
+    def drain(self) -> None:
+        """Wait until every line so far is on the console."""
+        self._writer.drain()
 
 
 def wrap(app: Callable, config: Any, stream: TextIO | None = None) -> Callable:

@@ -39,7 +39,7 @@ def free_port() -> int:
 def gunicorn(store: str, *args: str) -> Iterator[tuple[str, subprocess.Popen]]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--port", str(port), "--store", store,
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             "--quiet", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # its own process group: killed as one below
     url = f"http://127.0.0.1:{port}"
     try:

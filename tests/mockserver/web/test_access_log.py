@@ -15,14 +15,26 @@ from mockserver.web.access_log import AccessLog
 INPAINT = "/api/v6/images/inpaint"
 
 
-class Tty(io.StringIO):
+class Console(io.StringIO):
+    """What the log wrote, once its writer thread has caught up."""
+
+    log: AccessLog
+
+    def getvalue(self) -> str:
+        self.log.drain()
+        return super().getvalue()
+
+
+class Tty(Console):
     def isatty(self) -> bool:
         return True
 
 
 def logged(app, stream=None, fmt="text", colour=None):
-    stream = stream if stream is not None else io.StringIO()
-    return Client(AccessLog(app, stream, fmt, colour), Response), stream
+    stream = stream if stream is not None else Console()
+    log = AccessLog(app, stream, fmt, colour)
+    stream.log = log
+    return Client(log, Response), stream
 
 
 def test_an_api_request_is_one_line_with_the_engines_verdict_and_no_key(app, docs_example):
@@ -105,13 +117,38 @@ def test_no_colour_when_asked(app, valid_body, monkeypatch):
 
 
 def test_a_closed_console_does_not_break_answers(app, valid_body):
-    class Closed(io.StringIO):
+    class Closed(Console):
         def write(self, text):
             raise BrokenPipeError
 
-    client, _ = logged(app, stream=Closed())
+    client, console = logged(app, stream=Closed())
     assert client.post(INPAINT, json=valid_body).json["status"] == "success"
+    assert console.getvalue() == "" and console.log._writer.broken
     assert client.post(INPAINT, json=valid_body).status_code == 200
+
+
+def test_a_console_nobody_reads_never_holds_up_an_answer(app, valid_body):
+    import os
+    import threading
+    import time
+
+    read_end, write_end = os.pipe()  # a pipe with no reader: writes block once its buffer is full
+    try:
+        stream = os.fdopen(write_end, "w", closefd=False)
+        log = AccessLog(app, stream)
+        log._writer.size = 50
+        client = Client(log, Response)
+        started = time.monotonic()
+        for _ in range(2000):  # far more than a 64 KiB pipe buffer holds
+            assert client.post(INPAINT, json=valid_body).status_code == 200
+        assert time.monotonic() - started < 60 and log._writer.dropped > 0
+        assert any(t.name == "access-log" for t in threading.enumerate())
+        os.read(read_end, 1 << 20)  # the console takes lines again: the drop count is reported
+        log.drain()
+        assert b"request line(s) dropped: the console did not keep up" in os.read(read_end, 1 << 20)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
 
 
 def test_quiet_means_no_wrapper(app):
