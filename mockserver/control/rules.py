@@ -12,19 +12,30 @@ service; the others (``variant``, ``eta``, ``outcome``, ``delay``, ``webhook``) 
 requests only, and only those use them up.
 
 A rule never stores the API key it is scoped to, only the key's namespace (``owner_of``).
+
+Rules are checked on every request, so what they may cost is bounded: ``matches`` patterns run
+on RE2 (linear time: no pattern can backtrack for a minute; one RE2 cannot run, with
+backreferences or lookaround, is refused when the rule is set), ``matches`` and ``contains`` read
+the first ``MATCH_WINDOW`` characters of a field, and the number of rules, their size and the
+length of ``in`` lists are capped (``MAX_RULES``, ``MAX_RULE_BYTES``, ``MAX_RULES_BYTES``,
+``MAX_IN_ITEMS``, ``MAX_PATTERNS``).
 """
 
 from __future__ import annotations
 
-import re
+import functools
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any, Callable
+
+import orjson
+import re2
 
 from mockserver.engine.directives import RULE_CODES, RULE_WORDS, Directive, DirectiveError
 
-__all__ = ["OPERATIONS", "RuleBook", "RuleError", "check_matcher", "field_matches", "is_gate", "parse_rule", "rule_matches"]
+__all__ = ["MATCH_WINDOW", "MAX_IN_ITEMS", "MAX_PATTERNS", "MAX_RULES", "MAX_RULES_BYTES", "MAX_RULE_BYTES",
+           "OPERATIONS", "RuleBook", "RuleError", "check_matcher", "compile_pattern", "field_matches", "is_gate",
+           "parse_rule", "rule_matches"]
 
 OPERATIONS = ("inpaint", "fetchById", "fetchByRequestId")
 _OPERATION_GROUPS = {"*": OPERATIONS, "any": OPERATIONS, "fetch": ("fetchById", "fetchByRequestId")}
@@ -33,6 +44,16 @@ _TOP = ("id", "key", "operation", "match", "times", "priority", "respond", "desc
 _OPERATORS = ("equals", "contains", "matches", "in", "present", "absent")
 _MAX_PATTERN = 500
 _MAX_ID = 100
+MAX_RULES = 1000  # rules in a store
+MAX_RULE_BYTES = 16 * 1024  # one rule, as JSON
+MAX_RULES_BYTES = 1024 * 1024  # all rules of a store together (each request reads them)
+MAX_IN_ITEMS = 1000  # values in one "in" list
+MAX_PATTERNS = 100  # rules with a "matches" pattern in a store
+MATCH_WINDOW = 16 * 1024  # characters of a field that "matches" and "contains" read
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is the client's 400, not a line on stderr
+_RE2_OPTIONS.max_mem = 4 << 20
 
 
 class RuleError(ValueError):
@@ -58,6 +79,12 @@ def _operations(value: Any) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=2 * MAX_PATTERNS)
+def compile_pattern(pattern: str) -> Any:
+    """The RE2 program for a pattern (``re2.error`` when RE2 cannot run it); compiled once."""
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
 def check_matcher(field: str, spec: Any) -> Any:
     """Check one body matcher; a plain value means equality."""
     if not isinstance(spec, dict):
@@ -69,13 +96,17 @@ def check_matcher(field: str, spec: Any) -> Any:
         if not isinstance(arg, str) or len(arg) > _MAX_PATTERN:
             _fail(f"match.{field}.matches must be a regular expression of at most {_MAX_PATTERN} characters")
         try:
-            re.compile(arg)
-        except re.error as exc:
-            _fail(f"match.{field}.matches is not a valid regular expression: {exc}")
+            compile_pattern(arg)
+        except re2.error as exc:
+            reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            _fail(f"match.{field}.matches is not a pattern RE2 can run ({str(reason)[:120]}); patterns run in "
+                  f"linear time: no backreferences, lookaround or possessive quantifiers")
     if op == "contains" and not isinstance(arg, (str, int, float)):
         _fail(f"match.{field}.contains must be a string or a number")
     if op == "in" and not isinstance(arg, list):
         _fail(f"match.{field}.in must be a list of values")
+    if op == "in" and len(arg) > MAX_IN_ITEMS:
+        _fail(f"match.{field}.in has {len(arg)} values; at most {MAX_IN_ITEMS}")
     if op in ("present", "absent") and not isinstance(arg, bool):
         _fail(f"match.{field}.{op} must be true or false")
     return spec
@@ -120,6 +151,9 @@ def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], floa
     if not isinstance(data, dict):
         _fail("a rule is a JSON object")
     _json_safe(data, "rule")
+    size = _size(data)
+    if size > MAX_RULE_BYTES:
+        _fail(f"a rule is at most {MAX_RULE_BYTES} bytes as JSON; this one has {size}")
     unknown = sorted(set(data) - set(_TOP) - set(_RESPOND))
     if unknown:
         _fail(f"unknown rule field(s) {', '.join(unknown)}; known: {', '.join(_TOP + _RESPOND)}")
@@ -172,6 +206,17 @@ def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], floa
     }
 
 
+def _size(rule: Any) -> int:
+    try:
+        return len(orjson.dumps(rule))
+    except TypeError:  # only what _json_safe let through, e.g. 64-bit unsigned integers
+        return len(str(rule).encode("utf-8", "replace"))
+
+
+def _has_pattern(rule: dict[str, Any]) -> bool:
+    return any(isinstance(spec, dict) and "matches" in spec for spec in rule.get("match", {}).values())
+
+
 def is_gate(respond: dict[str, Any]) -> bool:
     """Rules answering with an error or a fault act before validation."""
     return bool(respond.get("fault") or respond.get("code") or respond.get("variant") == "error")
@@ -187,7 +232,57 @@ def _loose_equal(value: Any, expected: Any) -> bool:
     return False
 
 
-def field_matches(body: dict[str, Any], field: str, spec: Any) -> bool:
+@functools.lru_cache(maxsize=4 * MAX_RULES)
+def _in_sets(items: tuple[Any, ...]) -> tuple[frozenset, frozenset, frozenset, frozenset, frozenset]:
+    """What ``_loose_equal`` compares, by type: strings, numbers, the text of each, booleans."""
+    strs = frozenset(i for i in items if type(i) is str)
+    nums = frozenset(i for i in items if type(i) in (int, float))
+    return (strs, nums, frozenset(str(i).strip() for i in nums), frozenset(i.strip() for i in strs),
+            frozenset(i for i in items if type(i) is bool))
+
+
+def _in_list(value: Any, items: list[Any], memo: dict[Any, str] | None) -> bool:
+    """``any(_loose_equal(value, item) for item in items)`` with set lookups (a list is read once per
+    process, not once per request): a thousand rules with long lists cost microseconds."""
+    kind = type(value)
+    if kind in (str, int, float, bool):
+        try:
+            strs, nums, num_texts, str_texts, bools = _in_sets(tuple(items))
+        except TypeError:  # a list or object among the items: compare one by one
+            return any(_loose_equal(value, item) for item in items)
+        if kind is bool:
+            return value in bools
+        if kind is str:
+            return value in strs or bool(num_texts) and _stripped(value, memo) in num_texts
+        return value in nums or str(value).strip() in str_texts
+    return any(_loose_equal(value, item) for item in items)
+
+
+def _stripped(value: str, memo: dict[Any, str] | None) -> str:
+    key = (id(value), "strip")
+    if memo is None:
+        return value.strip()
+    if key not in memo:
+        memo[key] = value.strip()
+    return memo[key]
+
+
+def _window(value: Any, memo: dict[Any, str] | None, lower: bool = False) -> str:
+    """The first MATCH_WINDOW characters of a field as text (lower-cased for ``contains``), once per request."""
+    key = (id(value), lower)
+    if memo is not None and key in memo:
+        return memo[key]
+    text = (value if isinstance(value, str) else str(value))[:MATCH_WINDOW]
+    if lower:
+        text = text.lower()
+    if memo is not None:
+        memo[key] = text
+    return text
+
+
+def field_matches(body: dict[str, Any], field: str, spec: Any, memo: dict[Any, str] | None = None) -> bool:
+    """Does ``body[field]`` satisfy one matcher? ``memo`` (one dict per request) keeps the texts that
+    several rules read, so a thousand rules lower-case a long prompt once."""
     present = field in body and body[field] is not None
     if not isinstance(spec, dict):
         return present and _loose_equal(body[field], spec)
@@ -202,15 +297,16 @@ def field_matches(body: dict[str, Any], field: str, spec: Any) -> bool:
     if op == "equals":
         return _loose_equal(value, arg)
     if op == "in":
-        return any(_loose_equal(value, item) for item in arg)
+        return _in_list(value, arg, memo)
     if op == "contains":
         if isinstance(value, list):
             return any(_loose_equal(v, arg) for v in value)
-        return str(arg).lower() in str(value).lower()
-    return re.search(arg, str(value)) is not None
+        return str(arg).lower() in _window(value, memo, lower=True)
+    return compile_pattern(arg).search(_window(value, memo)) is not None
 
 
-def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[str, Any]) -> bool:
+def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[str, Any],
+                 memo: dict[Any, str] | None = None) -> bool:
     if rule.get("owner") and rule["owner"] != owner:
         return False
     if operation not in rule.get("operation", OPERATIONS):
@@ -221,7 +317,7 @@ def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[st
     respond = rule.get("respond", {})
     if operation != "inpaint" and not is_gate(respond) and "delay" not in respond:
         return False  # variants, etas and webhooks mean nothing to a fetch
-    return all(field_matches(body, f, spec) for f, spec in rule.get("match", {}).items())
+    return all(field_matches(body, f, spec, memo) for f, spec in rule.get("match", {}).items())
 
 
 class RuleBook:
@@ -232,9 +328,26 @@ class RuleBook:
         self.owner_of = owner_of
 
     def add(self, data: Any) -> dict[str, Any]:
-        rule = parse_rule(data, self.owner_of)
-        self.store.put_rule(rule)
-        return rule
+        return self.add_all([data])[0]
+
+    def add_all(self, items: list[Any]) -> list[dict[str, Any]]:
+        """Check every rule and the store's caps, then store them all (or none: ``RuleError``)."""
+        parsed = [parse_rule(item, self.owner_of) for item in items]
+        present = {r["id"]: r for r in self.store.rules() if not r.get("deleted")}
+        for rule in parsed:
+            present[rule["id"]] = rule  # an id given again replaces its rule
+        if len(present) > MAX_RULES:
+            _fail(f"a mock holds at most {MAX_RULES} rules ({len(present)} with these); delete some first "
+                  f"(DELETE /__mock/rules)")
+        patterns = sum(_has_pattern(r) for r in present.values())
+        if patterns > MAX_PATTERNS:
+            _fail(f"at most {MAX_PATTERNS} rules may use matches patterns ({patterns} with these)")
+        total = sum(_size(r) for r in present.values())
+        if total > MAX_RULES_BYTES:
+            _fail(f"all rules together are at most {MAX_RULES_BYTES} bytes as JSON ({total} with these)")
+        for rule in parsed:
+            self.store.put_rule(rule)
+        return parsed
 
     def all(self, owner: str | None = None) -> list[dict[str, Any]]:
         rules = [r for r in self.store.rules() if not r.get("deleted")]
@@ -267,7 +380,8 @@ class RuleBook:
         rules = self.store.rules()
         if not rules:
             return []
-        found = [r for r in rules if not r.get("deleted") and rule_matches(r, operation, owner, body)]
+        memo: dict[Any, str] = {}
+        found = [r for r in rules if not r.get("deleted") and rule_matches(r, operation, owner, body, memo)]
         found.sort(key=lambda r: (r.get("priority", 5), -r.get("order", 0)))
         return found
 

@@ -17,7 +17,7 @@ from typing import Any
 import redis
 
 from mockserver.state.jobs import Job
-from mockserver.state.store import FIRST_JOB_ID, decode_doc, encode_doc
+from mockserver.state.store import FIRST_JOB_ID, decode_doc, decode_rule, encode_doc
 
 __all__ = ["RedisStore"]
 
@@ -193,7 +193,7 @@ class RedisStore:
         for data, left in zip(datas, times):
             if data is None:
                 continue
-            rule = decode_doc(data)
+            rule = decode_rule(data)
             if left is not None:
                 rule["times"] = _number(left)
             found.append(rule)

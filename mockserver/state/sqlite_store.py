@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from mockserver.state.jobs import Job
-from mockserver.state.store import FIRST_JOB_ID, decode_doc, encode_doc
+from mockserver.state.store import FIRST_JOB_ID, decode_doc, decode_rule, encode_doc
 
 __all__ = ["SqliteStore"]
 
@@ -281,7 +281,7 @@ class SqliteStore:
         rows = self._read("SELECT times, data FROM rules ORDER BY pos")
         found = []
         for times, data in rows:
-            rule = decode_doc(data)
+            rule = decode_rule(data)
             if times is not None:
                 rule["times"] = times
             found.append(rule)

@@ -22,7 +22,7 @@ import orjson
 
 from mockserver.state.jobs import Job
 
-__all__ = ["FIRST_JOB_ID", "MemoryStore", "Store", "decode_doc", "encode_doc"]
+__all__ = ["FIRST_JOB_ID", "MemoryStore", "Store", "decode_doc", "decode_rule", "encode_doc"]
 
 #: Real ids are 8-9 digit integers (MODELSLAB-FACTS §3.1); the mock counts up from here.
 FIRST_JOB_ID = 130_000_000
@@ -44,6 +44,25 @@ def decode_doc(raw: bytes) -> Any:
     if raw[:1] == _WIDE:
         return json.loads(raw[1:])
     return orjson.loads(raw)
+
+
+_RULE_DOCS: dict[bytes, Any] = {}
+_RULE_DOCS_LIMIT = 4096
+_RULE_DOCS_LOCK = threading.Lock()
+
+
+def decode_rule(raw: bytes) -> dict[str, Any]:
+    """A stored rule, decoded once per process: every request reads every rule, and decoding a
+    full rule book (up to a MiB) on each one cost tens of milliseconds. A fresh top-level dict
+    each time; what is nested inside is shared and must not be changed."""
+    found = _RULE_DOCS.get(raw)
+    if found is None:
+        found = decode_doc(raw)
+        with _RULE_DOCS_LOCK:
+            if len(_RULE_DOCS) >= _RULE_DOCS_LIMIT:
+                _RULE_DOCS.clear()
+            _RULE_DOCS[raw] = found
+    return dict(found)
 
 
 class Store(Protocol):

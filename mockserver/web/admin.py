@@ -281,13 +281,9 @@ def admin_blueprint(state: MockState) -> Blueprint:
         try:
             if items is None:
                 return json_response({"rule": _public_rule(engine.rules.add(data))}, 201)
-            from mockserver.control.rules import parse_rule
-
-            parsed = [parse_rule(item, owner_of) for item in items]  # all or nothing
+            parsed = engine.rules.add_all(items)  # all or nothing, within the caps
         except RuleError as exc:
             return _error(str(exc))
-        for rule in parsed:
-            state.store.put_rule(rule)
         return json_response({"rules": [_public_rule(r) for r in parsed]}, 201)
 
     @bp.get("/rules/<rule_id>")

@@ -195,7 +195,7 @@ def test_several_rules_are_added_all_or_nothing(client):
     ({"delay": "soon"}, "respond.delay must be a duration"),
     ({"variant": "failed", "times": 0}, "times must be a whole number from 1"),
     ({"variant": "failed", "operation": "txt2img"}, "operation 'txt2img' is unknown"),
-    ({"variant": "failed", "match": {"prompt": {"matches": "("}}}, "not a valid regular expression"),
+    ({"variant": "failed", "match": {"prompt": {"matches": "("}}}, "not a pattern RE2 can run"),
     ({"variant": "failed", "match": {"prompt": {"like": "x"}}}, "use a value, or one of"),
     ({"variant": "failed", "match": {"key": "k"}}, "rule's \"key\" field"),
     ({"variant": "failed", "colour": "red"}, "unknown rule field(s) colour"),
