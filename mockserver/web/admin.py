@@ -340,8 +340,10 @@ def admin_blueprint(state: MockState) -> Blueprint:
         job_id = _int(args.get("job_id"), "job_id")
         track_id = args.get("track_id")
         outcome = args.get("outcome")
+        since = min(max(_int(args.get("since"), "since") or 0, 0), _MAX_SEQ)
+        newest = _int(args.get("limit"), "limit")
         found = []
-        for entry in state.store.entries(WEBHOOKS_LOG):
+        for entry in state.store.entries(WEBHOOKS_LOG, since):
             if owner is not None and entry.get("owner") != owner:
                 continue
             if job_id is not None and entry.get("job_id") != job_id:
@@ -351,6 +353,8 @@ def admin_blueprint(state: MockState) -> Blueprint:
             if outcome is not None and entry.get("outcome") != outcome:
                 continue
             found.append(entry)
+        if newest is not None:
+            found = found[-newest:] if newest > 0 else []
         return json_response({"deliveries": found, "count": len(found)})
 
     @bp.post("/webhooks/wait")

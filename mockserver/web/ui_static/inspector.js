@@ -11,6 +11,8 @@
   const state = {
     token: null,
     lastSeq: 0,
+    webhookSeq: 0, // the newest webhook attempt shown
+    webhookNewest: null,
     generation: 0, // bumped when the filters change: answers to older queries are dropped
     entries: new Map(), // seq -> entry
     operations: new Set(KNOWN_OPERATIONS),
@@ -166,6 +168,11 @@
     return found;
   }
 
+  function sameEntry(known, found) {
+    // The same log entry (a reset store numbers its logs from 1 again, so the time tells them apart).
+    return Boolean(known && found && known.time === found.time);
+  }
+
   function resetJournal() {
     state.generation += 1;
     state.lastSeq = 0;
@@ -208,10 +215,16 @@
     state.busy.journal = true;
     const generation = state.generation;
     try {
-      const query = Object.assign({ since: state.lastSeq }, filters());
-      if (state.lastSeq === 0) query.limit = MAX_ROWS;
+      // From the newest entry shown, so a reset (it is gone) is seen: then start over.
+      const since = state.lastSeq;
+      const query = Object.assign({ since: Math.max(0, since - 1) }, filters());
+      if (since === 0) query.limit = MAX_ROWS;
       const data = await apiJson("/requests/find", { method: "POST", json: query });
       if (generation !== state.generation) return;
+      if (since && !sameEntry(state.entries.get(since), data.requests.find((e) => e.seq === since))) {
+        resetJournal(); // a reset mock numbers its journal from 1 again
+        return;
+      }
       const body = $("journal").tBodies[0];
       for (const entry of data.requests) {
         state.lastSeq = Math.max(state.lastSeq, entry.seq);
@@ -232,17 +245,6 @@
     } finally {
       state.busy.journal = false;
       if (generation !== state.generation) pollJournal();
-    }
-  }
-
-  async function checkReset() {
-    // A reset empties the journal and its numbering may start again: start over then.
-    try {
-      const data = await apiJson("/requests?limit=1");
-      const newest = data.requests.length ? data.requests[0].seq : 0;
-      if (newest < state.lastSeq) resetJournal();
-    } catch (error) {
-      handle(error);
     }
   }
 
@@ -440,22 +442,37 @@
   // -- webhooks, rules, clock -----------------------------------------------------------------
 
   async function pollWebhooks() {
+    if (state.busy.webhooks) return;
+    state.busy.webhooks = true;
     try {
-      const data = await apiJson("/webhooks");
+      // Only attempts not seen yet (the newest 200 at first); a reset starts the list again.
+      const since = state.webhookSeq;
+      const data = await apiJson(`/webhooks?since=${Math.max(0, since - 1)}` + (since ? "" : "&limit=200"));
       const body = $("webhooks").tBodies[0];
-      clear(body);
-      const shown = data.deliveries.slice(-200).reverse();
-      for (const d of shown) {
-        body.append(el("tr", { class: `o-${d.outcome}` },
+      if (since && !sameEntry(state.webhookNewest, data.deliveries.find((d) => d.seq === since))) {
+        state.webhookSeq = 0;
+        clear(body);
+        return;
+      }
+      for (const d of data.deliveries) {
+        if (d.seq <= since) continue;
+        if (d.seq > state.webhookSeq) {
+          state.webhookSeq = d.seq;
+          state.webhookNewest = d;
+        }
+        body.insertBefore(el("tr", { class: `o-${d.outcome}` },
           el("td", { text: d.seq }), el("td", { text: d.job_id }), el("td", { text: d.copy }),
           el("td", { text: d.attempt }), el("td", { text: d.outcome }), el("td", { text: d.status_code ?? "" }),
           el("td", { class: "num", text: typeof d.duration_ms === "number" ? d.duration_ms.toFixed(1) : "" }),
           el("td", { text: d.final ? "yes" : "retry" }), el("td", { class: "field-error", text: d.error || "" }),
-          el("td", { class: "url", text: d.url || "" })));
+          el("td", { class: "url", text: d.url || "" })), body.firstChild);
       }
-      $("webhooks-count").textContent = `${data.count} attempt(s)`;
+      while (body.rows.length > 200) body.rows[body.rows.length - 1].remove();
+      $("webhooks-count").textContent = `${body.rows.length} shown`;
     } catch (error) {
       handle(error);
+    } finally {
+      state.busy.webhooks = false;
     }
   }
 
@@ -557,7 +574,7 @@
     pollClock();
     state.timers.push(setInterval(pollJournal, 1000));
     state.timers.push(setInterval(pollClock, 1000));
-    state.timers.push(setInterval(() => { pollWebhooks(); pollRules(); checkReset(); }, 2000));
+    state.timers.push(setInterval(() => { pollWebhooks(); pollRules(); }, 2000));
     state.timers.push(setInterval(refreshJob, 2000));
   }
 

@@ -386,3 +386,18 @@ def test_outputs_wait_for_the_job_and_base64_outputs_are_shown_as_png(client, va
     client.post("/__mock/clock", json={"advance": 11})
     image, size = image_of(client, job, "output-0")
     assert image.format == "PNG" and size == "512x512"
+
+
+def test_webhook_attempts_can_be_read_from_a_sequence_number_on(make_app, valid_body):
+    client = make_app(processing_ratio=0.0, webhook_retries=0).test_client()
+    for n in range(3):
+        post(client, INPAINT, dict(valid_body, webhook=f"http://hooks.example.invalid/{n}"))
+    client.post("/__mock/webhooks/wait", json={"timeout": 5})
+    every = client.get("/__mock/webhooks").json["deliveries"]
+    assert len(every) == 3
+    first = every[0]["seq"]
+    assert [d["seq"] for d in client.get(f"/__mock/webhooks?since={first}").json["deliveries"]] == [
+        d["seq"] for d in every[1:]]
+    assert client.get("/__mock/webhooks?limit=1").json["deliveries"] == every[-1:]
+    assert client.get("/__mock/webhooks?since=99999999999999999999999").json["count"] == 0
+    assert client.get("/__mock/webhooks?since=soon").status_code == 400

@@ -260,3 +260,14 @@ def test_webhook_attempts_show_retries_and_refusals(browser, mock):
     assert "hooks.example.invalid" in refused and "allow" in refused
     assert any(" 1 failed 500 " in f" {r} " for r in rows), rows
     assert any(" 2 success 200 " in f" {r} " for r in rows), rows
+
+
+def test_after_a_reset_the_journal_starts_again(browser, mock):
+    api(mock, INPAINT, body_of("before the reset"))
+    open_page(browser, mock)
+    wait_for(browser, "document.getElementById('journal').textContent.includes('before the reset')")
+    requests.post(mock + "/__mock/reset", headers=ADMIN, timeout=10)
+    api(mock, INPAINT, body_of("after the reset"))
+    wait_for(browser, "document.getElementById('journal').textContent.includes('after the reset')")
+    wait_for(browser, "!document.getElementById('journal').textContent.includes('before the reset')")
+    assert len(browser.find_elements("css selector", "#journal tbody tr")) == 1
