@@ -101,12 +101,16 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
         now = engine.clock.now(job.owner)
         render = job.render or {}
         inputs = {name: describe_input(render.get(name)) for name in INPUTS}
+        # The job keeps what the client sent unmasked (it renders from it); texts a key could hide in
+        # (prompt, track_id) are read from the journal, where the key was masked.
+        submit = _submit_entry(engine, job)
+        body = submit.get("body") if isinstance(submit.get("body"), dict) else {}
         return json_response({
-            "id": job.id, "owner": job.owner, "track_id": job.track_id, "status": job.status(now),
+            "id": job.id, "owner": job.owner, "track_id": submit.get("track_id"), "status": job.status(now),
             "created_at": job.created_at, "ready_at": job.ready_at, "eta_left": job.remaining(now),
             "outcome": job.outcome, "width": job.width, "height": job.height, "samples": job.samples,
             "seed": job.seed, "ext": job.ext, "nsfw": job.nsfw, "webhook": bool(job.webhook),
-            "webhook_status": job.webhook_status, "prompt": render.get("prompt"), "inputs": inputs,
+            "webhook_status": job.webhook_status, "prompt": body.get("prompt"), "inputs": inputs,
             "images": {**{name: f"images/{name}" for name in INPUTS if inputs[name]["kind"] != "none"},
                        **({"overlay": "images/overlay"} if all(inputs[n]["kind"] != "none" for n in INPUTS) else {}),
                        "outputs": [f"images/output-{i}" for i in range(job.samples)]},
@@ -119,7 +123,9 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
             return _error(f"no job {job_id}", 404)
         entries = [e for e in engine.journal.query(job_id=job.id) if e.get("owner") == job.owner]
         deliveries = [d for d in state.store.entries(WEBHOOKS_LOG) if d.get("job_id") == job.id]
-        return json_response(build_timeline(job, entries, deliveries, engine.clock.now(job.owner)))
+        found = build_timeline(job, entries, deliveries, engine.clock.now(job.owner))
+        found["track_id"] = next((e.get("track_id") for e in entries), None)  # as journalled: key masked
+        return json_response(found)
 
     @bp.get("/jobs/<int:job_id>/images/<which>")
     def job_image(job_id: int, which: str) -> Response:
@@ -136,6 +142,13 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
         else:
             return _error("images are init_image, mask_image, overlay or output-N", 404)
         return _image(answer)
+
+
+def _submit_entry(engine: Any, job: Any) -> dict[str, Any]:
+    """The journal entry of the request that made ``job`` ({} once the journal dropped it)."""
+    return next((e for e in engine.journal.query(job_id=job.id)
+                 if e.get("owner") == job.owner and e.get("operation") != "image"
+                 and not str(e.get("operation", "")).lower().startswith("fetch")), {})
 
 
 def _image(answer: ImageAnswer) -> Response:

@@ -122,7 +122,7 @@ def build_timeline(job: Job, entries: Iterable[dict[str, Any]], deliveries: Iter
     status = "processing" if not done else job.outcome
     return {
         "job_id": job.id,
-        "track_id": job.track_id,
+        "track_id": None,  # the caller fills it in from the journal (where a key in it was masked)
         "status": status,
         "eta": _round(eta),
         "eta_left": _round(max(0.0, job.ready_at - now)),

@@ -401,3 +401,16 @@ def test_webhook_attempts_can_be_read_from_a_sequence_number_on(make_app, valid_
     assert client.get("/__mock/webhooks?limit=1").json["deliveries"] == every[-1:]
     assert client.get("/__mock/webhooks?since=99999999999999999999999").json["count"] == 0
     assert client.get("/__mock/webhooks?since=soon").status_code == 400
+
+
+def test_a_key_hidden_in_the_prompt_or_track_id_never_comes_back(client, valid_body):
+    body = dict(valid_body, key=KEY, prompt=f"my key is {KEY}", track_id=f"t-{KEY}")
+    job = post(client, INPAINT, body, Prefer="eta=5").json["id"]
+    post(client, f"{FETCH}/{job}", {"key": KEY})
+    texts = [client.get(path).get_data(as_text=True) for path in (
+        "/__mock/requests/1/explain", "/__mock/requests/2/explain", f"/__mock/jobs/{job}", f"/__mock/jobs/{job}/timeline")]
+    for text in texts:
+        assert KEY not in text
+    summary = client.get(f"/__mock/jobs/{job}").json
+    assert summary["prompt"] == "my key is ***" and summary["track_id"] == "t-***"
+    assert timeline(client, job)["track_id"] == "t-***"

@@ -49,11 +49,17 @@ def _browser_parts() -> tuple[str, str]:
 @contextmanager
 def _mock(env: dict[str, str]) -> Iterator[str]:
     port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: the page's polling fills one with access lines
     proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--port", str(port), "--store", "memory",
                              "--seed", "7", "--processing-ratio", "0", "--admin-token", TOKEN],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdout=log, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, **env}, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+
+    def output() -> str:
+        log.seek(0)
+        return log.read()
+
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -62,14 +68,17 @@ def _mock(env: dict[str, str]) -> Iterator[str]:
                     break
             except requests.RequestException:
                 pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else "the mock exited"
+            assert proc.poll() is None, output()
             assert time.monotonic() < deadline, "the mock did not come up"
             time.sleep(0.1)
         yield url
     finally:
         proc.terminate()
-        out, _ = proc.communicate(timeout=15)
+        proc.wait(timeout=15)
+        out = output()
+        log.close()
         assert "Traceback" not in out, out
+        assert "/__mock/ui?token=***" in out and TOKEN not in out, "the token given once stays out of the console"
 
 
 @pytest.fixture(scope="module")
