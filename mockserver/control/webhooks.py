@@ -14,6 +14,12 @@ Injected faults: a duplicate copy, a drop (never sent), an extra delay. Every at
 in the store's ``webhooks`` log (redacted), and the job's ``webhook_status`` says what happened:
 ``pending`` -> ``success`` (a 2xx arrived) | ``failed`` (no 2xx after every attempt, refused by
 the allow-list, or no room in the queue) | ``dropped`` (an injected drop).
+
+Keys (owners) share fairly, so one key's dead receiver cannot delay or drop another key's
+webhooks: when the waiting list or the delivery queue is full, the key holding the most entries
+gives up its newest one (recorded ``queue_full``) to a key holding fewer; workers take due
+deliveries from the keys in turn, and while others wait no key holds more than its share of
+the delivery threads (alone, all but one of them).
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import queue
 import threading
 import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -107,7 +113,9 @@ class WebhookDispatcher:
         self._cond = threading.Condition()
         self._pending: dict[int, _Pending] = {}
         self._retries: list[_Attempt] = []
-        self._queue: queue.Queue[_Attempt] = queue.Queue(maxsize=queue_size)
+        self._ready: OrderedDict[str, deque[_Attempt]] = OrderedDict()  # owner -> due attempts; order = turns
+        self._ready_count = 0
+        self._busy: dict[str, int] = {}  # owner -> attempts being delivered now
         self._in_flight = 0
         self._handoff = 0  # taken off the pending list or the retry heap, not yet queued
         self._open: dict[int, list[Any]] = {}  # job id -> [copies left, copies delivered, owner]
@@ -126,8 +134,15 @@ class WebhookDispatcher:
                  secrets: tuple[str, ...] = ()) -> None:
         """Deliver ``job``'s webhook when it is done (never blocks on the network). ``secrets`` (the
         API key) are masked wherever the delivery log would otherwise echo them (track_id, URL, body)."""
+        evicted: _Pending | None = None
         with self._cond:
             full = len(self._pending) >= self.queue_size
+            if full:
+                evicted = self._pending_victim(job.owner)
+                if evicted is not None:
+                    del self._pending[evicted.job_id]
+                    self._secrets.pop(evicted.job_id, None)
+                    full = False
             if not full:
                 wanted = tuple(s for s in secrets if isinstance(s, str) and len(s) >= 4)
                 if wanted:
@@ -137,10 +152,29 @@ class WebhookDispatcher:
                 self._poked = True
                 self._ensure_scheduler()
                 self._cond.notify_all()
+        if evicted is not None:
+            gone = self.store.get_job(evicted.job_id)
+            self._record(evicted.job_id, evicted.owner, gone.track_id if gone else None, evicted.url, 1, 1,
+                         "queue_full", None, f"more than {self.queue_size} webhooks are waiting; this key had "
+                         f"the most of them and gave its newest up to another key", 0.0, True, None)
+            self._set_status(evicted.job_id, "failed")
         if full:
             self._record(job.id, job.owner, job.track_id, str(job.webhook), 1, 1, "queue_full", None,
                          f"more than {self.queue_size} webhooks are waiting", 0.0, True, None)
             self._set_status(job.id, "failed")
+
+    def _pending_victim(self, owner: str) -> _Pending | None:
+        """(Under the lock, the waiting list full.) The newest entry of the key holding the most, when
+        that key holds more than ``owner`` would with one more; None when ``owner`` must wait its turn."""
+        counts: dict[str, int] = {}
+        newest: dict[str, _Pending] = {}
+        for item in self._pending.values():
+            counts[item.owner] = counts.get(item.owner, 0) + 1
+            newest[item.owner] = item
+        hog = max(counts, key=counts.__getitem__)
+        if counts[hog] > counts.get(owner, 0) + 1:
+            return newest[hog]
+        return None
 
     def poke(self) -> None:
         """Look at the clock now (a test advanced it)."""
@@ -177,7 +211,7 @@ class WebhookDispatcher:
             with self._cond:
                 pending = list(self._pending.values())
                 busy = (self._in_flight > 0 or self._handoff > 0 or bool(self._retries)
-                        or not self._queue.empty())
+                        or self._ready_count > 0)
             if not busy and not any(self._is_due(p) for p in pending):
                 return True
             remaining = deadline - time.monotonic()
@@ -189,7 +223,7 @@ class WebhookDispatcher:
     def stats(self) -> dict[str, int]:
         with self._cond:
             return {"waiting_for_jobs": len(self._pending), "retrying": len(self._retries),
-                    "queued": self._queue.qsize(), "in_flight": self._in_flight,
+                    "queued": self._ready_count, "in_flight": self._in_flight,
                     "workers": sum(t.is_alive() for t in self._workers)}
 
     def close(self) -> None:
@@ -293,27 +327,66 @@ class WebhookDispatcher:
                 self._enqueue(attempt)
 
     def _enqueue(self, attempt: _Attempt) -> None:
+        evicted: _Attempt | None = None
         with self._cond:
             if attempt.epoch != self._epoch(attempt.owner):
                 return
-            try:
-                self._queue.put_nowait(attempt)
-            except queue.Full:
-                full = True
-            else:
-                full = False
+            full = self._ready_count >= self.queue_size
+            if full:
+                mine = len(self._ready.get(attempt.owner, ()))
+                hog = max(self._ready, key=lambda owner: len(self._ready[owner]))
+                if len(self._ready[hog]) > mine + 1:  # the key holding the most gives its newest up
+                    evicted = self._ready[hog].pop()
+                    self._ready_count -= 1
+                    self._in_flight -= 1
+                    full = False
+            if not full:
+                self._ready.setdefault(attempt.owner, deque()).append(attempt)
+                self._ready_count += 1
                 self._in_flight += 1
                 self._ensure_workers()
+                self._cond.notify_all()
+        if evicted is not None:
+            self._record(evicted.job_id, evicted.owner, evicted.track_id, evicted.url, evicted.copy, evicted.attempt,
+                         "queue_full", None, f"more than {self.queue_size} deliveries are queued; this key had the "
+                         f"most of them and gave its newest up to another key", 0.0, True, None)
+            self._finish_copy(evicted, ok=False)
         if full:
             self._record(attempt.job_id, attempt.owner, attempt.track_id, attempt.url, attempt.copy, attempt.attempt,
                          "queue_full", None, f"more than {self.queue_size} deliveries are queued", 0.0, True, None)
             self._finish_copy(attempt, ok=False)
 
+    def _share(self, owner: str) -> int:
+        """(Under the lock.) How many delivery threads ``owner`` may hold now: all but one while it is
+        the only key with work (one stays free for whoever comes next), else an even share."""
+        active = sum(1 for o in set(self._ready) | {o for o, n in self._busy.items() if n} if o != owner) + 1
+        if active == 1:
+            return max(1, self.max_workers - 1)
+        return max(1, self.max_workers // active)
+
+    def _take(self) -> _Attempt | None:
+        """(Under the lock.) The next due attempt, keys in turn, skipping keys at their share."""
+        for owner in list(self._ready):
+            if self._busy.get(owner, 0) >= self._share(owner):
+                continue
+            waiting = self._ready[owner]
+            attempt = waiting.popleft()
+            self._ready_count -= 1
+            if waiting:
+                self._ready.move_to_end(owner)  # the next turn is another key's
+            else:
+                del self._ready[owner]
+            self._busy[owner] = self._busy.get(owner, 0) + 1
+            return attempt
+        return None
+
     # -- delivering ----------------------------------------------------------------------------------
 
     def _ensure_workers(self) -> None:
+        """(Under the lock.) One more thread while there is work for it, up to ``webhook_workers``."""
         self._workers = [t for t in self._workers if t.is_alive()]
-        if len(self._workers) < self.max_workers and len(self._workers) < self._queue.qsize() + self._in_flight:
+        busy = sum(self._busy.values())
+        if len(self._workers) < self.max_workers and len(self._workers) < self._ready_count + busy:
             worker = threading.Thread(target=self._work_loop, name="mock-webhook-worker", daemon=True)
             self._workers.append(worker)
             worker.start()
@@ -321,15 +394,18 @@ class WebhookDispatcher:
     def _work_loop(self) -> None:
         me = threading.current_thread()
         while True:
-            try:
-                attempt = self._queue.get(timeout=_IDLE)
-            except queue.Empty:
-                with self._cond:
-                    if self._queue.empty() or self._stopped:
+            with self._cond:
+                idle_until = time.monotonic() + _IDLE
+                while True:
+                    attempt = None if self._stopped else self._take()
+                    if attempt is not None:
+                        break
+                    remaining = idle_until - time.monotonic()
+                    if self._stopped or (remaining <= 0 and not self._ready_count):
                         if me in self._workers:
                             self._workers.remove(me)
                         return
-                    continue
+                    self._cond.wait(max(0.01, min(remaining, _POLL)))
             try:
                 with self._cond:
                     current = attempt.epoch == self._epoch(attempt.owner)
@@ -340,6 +416,11 @@ class WebhookDispatcher:
             finally:
                 with self._cond:
                     self._in_flight -= 1
+                    left = self._busy.get(attempt.owner, 1) - 1
+                    if left > 0:
+                        self._busy[attempt.owner] = left
+                    else:
+                        self._busy.pop(attempt.owner, None)
                     self._cond.notify_all()
 
     def _deliver(self, attempt: _Attempt) -> None:
