@@ -137,7 +137,8 @@ class MockConfig:
     webhook_delay: str = ""  # extra wait before delivering (latency spec, see mockserver/control/latency.py)
     # Latency and faults (mockserver/control/latency.py, mockserver/control/faults.py).
     latency: str = ""  # every API operation: "", fixed:S, uniform:MIN,MAX or lognormal:MEDIAN,SIGMA
-    latency_inpaint: str = ""  # overrides latency for inpaint
+    latency_generate: str = ""  # overrides latency for every operation that makes a job (inpaint, text2img, ...)
+    latency_inpaint: str = ""  # the old name of latency_generate (used when latency_generate is unset)
     latency_fetch: str = ""  # overrides latency for both fetch forms
     latency_image: str = ""  # output file GETs
     max_delay: float = 30.0  # cap on any delay: Prefer delay=, rules, latency draws
@@ -193,7 +194,7 @@ class MockConfig:
                 raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
         if sum(getattr(self, name) for name in ratios if name.startswith("fault_")) > 1.0:
             raise ConfigError("the fault_*_ratio settings must add up to at most 1")
-        for name in ("latency", "latency_inpaint", "latency_fetch", "latency_image", "webhook_delay"):
+        for name in ("latency", "latency_generate", "latency_inpaint", "latency_fetch", "latency_image", "webhook_delay"):
             try:
                 parse_spec(getattr(self, name), name)
             except LatencyError as exc:

@@ -28,6 +28,7 @@ __all__ = [
     "load_openapi",
     "operations",
     "relative_base_path",
+    "server_base_path",
     "spec_dir",
     "spec_path",
 ]
@@ -116,6 +117,12 @@ class Operation:
     body_schema: dict[str, Any] | None
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     responses: dict[str, Any] = field(default_factory=dict)
+    #: The operation's ``x-mock-behaviour`` extension as written (None when absent: served generically).
+    behaviour: Any = None
+    #: Every parameter (path, query, header, cookie) with its schema, as the spec declares them.
+    parameters: tuple[dict[str, Any], ...] = ()
+    #: Whether the spec requires a request body (``requestBody.required``).
+    body_required: bool = False
 
     @property
     def path_regex(self) -> re.Pattern[str]:
@@ -136,11 +143,10 @@ def operations(document: dict[str, Any]) -> dict[str, Operation]:
                 continue
             op = deref(raw, document)
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
-            params = {
-                p["name"]: p.get("schema", {})
-                for p in op.get("parameters", []) + deref(item.get("parameters", []), document)
-                if p.get("in") == "path"
-            }
+            declared = {(p.get("in"), p.get("name")): p
+                        for p in deref(item.get("parameters", []), document) + op.get("parameters", [])
+                        if isinstance(p, dict)}  # the operation's own win over the path item's
+            params = {name: p.get("schema", {}) for (where, name), p in declared.items() if where == "path"}
             op_id = op.get("operationId") or f"{method} {path}"
             found[op_id] = Operation(
                 operation_id=op_id,
@@ -149,6 +155,9 @@ def operations(document: dict[str, Any]) -> dict[str, Operation]:
                 body_schema=body.get("schema"),
                 path_params=params,
                 responses=op.get("responses", {}),
+                behaviour=raw.get("x-mock-behaviour"),
+                parameters=tuple(declared.values()),
+                body_required=bool(op.get("requestBody", {}).get("required", False)),
             )
     return found
 
@@ -160,3 +169,20 @@ def relative_base_path(document: dict[str, Any]) -> str:
         if url.startswith("/"):
             return url.rstrip("/")
     raise ValueError("the spec has no relative server entry for the local mock")
+
+
+def server_base_path(document: dict[str, Any]) -> str:
+    """The path a mock serves a spec under: that of its first server URL, absolute or relative
+    (``https://host/api/v6/images`` and ``/api/v6/images`` both give ``/api/v6/images``; no server,
+    or ``/``, gives ``""``). Server variables take their defaults."""
+    from urllib.parse import urlsplit
+
+    servers = document.get("servers") or []
+    first = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
+    url = str(first.get("url") or "/")
+    for name, variable in (first.get("variables") or {}).items():
+        if isinstance(variable, dict):
+            url = url.replace("{" + str(name) + "}", str(variable.get("default", "")))
+    path = urlsplit(url).path if "://" in url else url.split("?", 1)[0]
+    path = "/" + path.strip("/") if path.strip("/") else ""
+    return path

@@ -12,7 +12,7 @@ from typing import Any
 
 from mockserver.state.jobs import Job
 
-__all__ = ["build_meta", "failed_body", "output_urls", "processing_body", "success_body"]
+__all__ = ["build_meta", "failed_body", "fetch_url", "output_urls", "processing_body", "success_body"]
 
 PROCESSING_TIP = (
     "Your image is processing in background, you can get this image using fetch API: "
@@ -78,6 +78,11 @@ def success_body(job: Job, base_url: str) -> dict[str, Any]:
     }
 
 
+def fetch_url(job: Job, base_url: str, api_base: str) -> str:
+    """Where a queued job is fetched: the fetch operation its generate operation names."""
+    return f"{base_url}{job.fetch_path}" if job.fetch_path else f"{base_url}{api_base}/fetch/{job.id}"
+
+
 def processing_body(job: Job, base_url: str, api_base: str, now: float) -> dict[str, Any]:
     return {
         "status": "processing",
@@ -85,7 +90,7 @@ def processing_body(job: Job, base_url: str, api_base: str, now: float) -> dict[
         "eta": float(job.remaining(now)),
         "message": PROCESSING_MESSAGE,
         "webhook_status": job.webhook_status,
-        "fetch_result": f"{base_url}{api_base}/fetch/{job.id}",
+        "fetch_result": fetch_url(job, base_url, api_base),
         "id": job.id,
         "output": [],
         "meta": job.meta,

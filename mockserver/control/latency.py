@@ -117,24 +117,23 @@ def parse_spec(text: str | None, what: str = "latency") -> LatencySpec:
 
 
 class LatencyPlan:
-    """Per-operation latency from the config: ``latency`` for all, ``latency_<op>`` overrides.
+    """Latency by kind of request from the config: ``latency`` for all, ``latency_<kind>`` overrides.
 
-    Operations: ``inpaint``, ``fetch`` (both fetch forms) and ``image`` (output file GETs).
+    Kinds: ``generate`` (every operation that makes a job), ``fetch`` (every fetch operation),
+    ``image`` (output file GETs); any other kind (the generic behaviour) gets ``latency``.
     """
-
-    GROUPS = {"inpaint": "inpaint", "fetchById": "fetch", "fetchByRequestId": "fetch", "image": "image"}
 
     def __init__(self, default: str | None, per_group: dict[str, str | None], max_delay: float,
                  draw: Callable[[Callable[[random.Random], Any]], Any]):
-        base = parse_spec(default)
+        base = self._base = parse_spec(default)
         self.max_delay = max_delay
         self._draw = draw
         self.specs = {group: (parse_spec(text, f"latency_{group}") if text else base)
                       for group, text in per_group.items()}
 
     def sample(self, operation: str) -> float:
-        """A delay for one request of ``operation`` (no RNG draw when its latency is zero)."""
-        spec = self.specs.get(self.GROUPS.get(operation, operation), ZERO)
+        """A delay for one request of a kind (no RNG draw when its latency is zero)."""
+        spec = self.specs.get(operation, self._base)
         if spec.is_zero:
             return 0.0
         if spec.kind == "fixed":

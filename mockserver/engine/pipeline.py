@@ -16,16 +16,16 @@ import json
 import random
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from contracts.core.sample import sample
-from contracts.core.spec import Operation, operations, relative_base_path
+from contracts.core.spec import Operation, operations, server_base_path
 from mockserver.behaviours import bodies
+from mockserver.behaviours.registry import Behaviour, behaviours_for
 from mockserver.engine import errors
 from mockserver.control import faults
-from mockserver.images.artefacts import OUTPUT_NAME, Artefacts, own_output
+from mockserver.images.artefacts import OUTPUT_NAME, Artefacts
 from mockserver.state.clock import Clock
 from mockserver.config import MockConfig
 from mockserver.state.jobs import Job
@@ -33,7 +33,7 @@ from contracts.core.redact import redact
 from mockserver.state.journal import Journal, limit, mask_values, scrub_text
 from mockserver.control.latency import LatencyPlan, parse_spec
 from mockserver.images.netpolicy import NetPolicy
-from mockserver.engine.normalise import Normaliser, effective_params
+from mockserver.engine.normalise import Normaliser
 from mockserver.engine.parsing import BodyError, is_json_content_type, parse_object
 from mockserver.control.rules import RuleBook, is_gate
 from mockserver.state.store import Store
@@ -52,9 +52,6 @@ _CODE_ERRORS: dict[int, Callable[[], errors.ApiError]] = {
     429: errors.rate_limited,
     500: errors.server_error,
 }
-_IMAGE_FIELDS = ("init_image", "mask_image")
-_OFFLINE = "is not reachable offline; using a placeholder"
-_OFFLINE_CACHE = 1024
 _RESPONSE_SUMMARY = ("status", "id", "eta", "message", "nsfw_content_detected", "webhook_status")
 #: What the spec's ``\S`` (an ECMA-262 regex, as the validator reads it) calls blank; Python's
 #: ``str.strip()`` also strips \x1c-\x1f and \x85, which made spec-valid keys "Invalid Api Key".
@@ -142,8 +139,9 @@ class Engine:
         self.rng = rng or SeededRandom(config.seed)
         self.clock = clock or Clock(store)
         self.chooser = VariantChooser(config, self.rng)
-        self.base_path = relative_base_path(document)
+        self.base_path = server_base_path(document)
         self.operations: dict[str, Operation] = operations(document)
+        self.behaviours: dict[str, Behaviour] = behaviours_for(self.operations, self.base_path)
         self.validators = {op_id: OperationValidator(openapi, op, self.base_path)
                            for op_id, op in self.operations.items() if op.body_schema}
         self.normalisers = {op_id: Normaliser(op.body_schema)
@@ -157,12 +155,6 @@ class Engine:
                 path = openapi.spec / "paths" / op.path / op.method.lower() / "responses" / "200"
                 path = path / "content" / "application/json" / "schema"
                 self._response_validators[op_id] = oas31_schema_validators_factory.create(openapi.spec, path).validator
-        self.handlers: dict[str, Callable[[Incoming, dict[str, Any], str, Directive, list[str], _Trace],
-                                          Outcome]] = {
-            "inpaint": self._generate,
-            "fetchById": self._fetch,
-            "fetchByRequestId": self._fetch,
-        }
         # Issue 3: rules, faults, latency, the journal, images and webhooks.
         self.sleep: Callable[[float], None] = time.sleep
         self.rules = RuleBook(store, owner_of)
@@ -174,7 +166,8 @@ class Engine:
             "truncated": config.fault_truncated_ratio,
         }, self.rng.draw)
         self.latency = LatencyPlan(config.latency, {
-            "inpaint": config.latency_inpaint, "fetch": config.latency_fetch, "image": config.latency_image,
+            "generate": config.latency_generate or config.latency_inpaint, "fetch": config.latency_fetch,
+            "image": config.latency_image,
         }, config.max_delay, self.rng.draw)
         self._webhook_delay = parse_spec(config.webhook_delay, "webhook_delay")
         self.artefacts = Artefacts.from_config(config, store.get_job_by_prefix,
@@ -185,7 +178,6 @@ class Engine:
             timeout=config.webhook_timeout, retries=config.webhook_retries, backoff=config.webhook_backoff,
             workers=config.webhook_workers, queue_size=config.webhook_queue_size,
         )
-        self._offline_refs: dict[tuple[str, str], Any] = {}  # see _precheck
         words = [re.escape(w) for w in config.nsfw_words if w]
         self._nsfw = re.compile(r"\b(?:" + "|".join(words) + r")\b", re.IGNORECASE) if words else None
 
@@ -246,7 +238,7 @@ class Engine:
             outcome.validation_errors = problems
             raise _Ended(outcome)
         trace.validation = {"valid": True}
-        outcome = self.handlers[incoming.operation](incoming, body, owner, prefer, warnings, trace)
+        outcome = self.behaviours[incoming.operation].answer(self, incoming, body, owner, prefer, warnings, trace)
         outcome.parsed = body
         return outcome
 
@@ -343,7 +335,7 @@ class Engine:
         elif trace.rule is not None and "delay" in trace.rule["respond"]:
             delay = trace.rule["respond"]["delay"]
         else:
-            delay = self.latency.sample(incoming.operation)
+            delay = self.latency.sample(self.behaviours[incoming.operation].kind)
         outcome.delay = self.latency.cap(delay)
         if outcome.delay > 0:
             outcome.headers["X-Mock-Delay"] = f"{outcome.delay:g}"
@@ -362,9 +354,9 @@ class Engine:
         elif isinstance(response, dict):  # a summary: the whole body is one fetch away
             response = {name: response[name] for name in _RESPONSE_SUMMARY if name in response}
         track_id = trace.track_id
-        if track_id is None and incoming.operation == "inpaint":
-            sent = outcome.parsed if isinstance(outcome.parsed, dict) else trace.raw
-            track_id = sent.get("track_id") if isinstance(sent, dict) else None
+        behaviour = self.behaviours.get(incoming.operation)
+        if track_id is None and behaviour is not None:
+            track_id = behaviour.track_id(outcome.parsed if isinstance(outcome.parsed, dict) else trace.raw)
             if track_id is not None and not isinstance(track_id, str):  # compat reads 123 as "123"
                 track_id = limit(str(track_id))
         entry = {
@@ -446,55 +438,7 @@ class Engine:
                               source=f"rule:{rule['id']}")
         return self.chooser.choose(prefer, body["key"], body)
 
-    # -- operations ---------------------------------------------------------------------------
-
-    def _generate(self, incoming: Incoming, body: dict[str, Any], owner: str,
-                  prefer: Directive, warnings: list[str], trace: _Trace) -> Outcome:
-        if not self.config.model_allowed(body.get("model_id", "")):
-            return self._error(errors.model_not_found(), warnings, owner)
-        for name in _IMAGE_FIELDS:
-            check = self._precheck(body.get(name), name)
-            if check.warning:
-                warnings.append(check.warning)
-            if check.error is not None:
-                return self._error(check.error, warnings, owner)
-        choice = self._choose(prefer, body, trace)
-        trace.reason = choice.source
-        special = self._special(incoming.operation, choice, owner, warnings)
-        if special is not None:
-            return special
-        job = self._new_job(body, owner, choice)
-        if job.webhook:
-            job.webhook_status = "pending"
-        if job.webhook:
-            self.store.put_job(job)  # stored before a delivery thread can look at it
-        else:
-            trace.unsaved_job = job  # stored with the journal entry, before the answer is sent
-        if job.webhook:
-            self._schedule_webhook(job, incoming.base_url, prefer, trace, warnings)
-        # The answer describes the job as it was made: eta is exactly the one chosen (replayable).
-        return self._job_outcome(job, incoming.base_url, owner, warnings, now=job.created_at)
-
-    def _precheck(self, ref: Any, name: str) -> Any:
-        """``artefacts.precheck``, remembering the answers that depend on nothing but the string: a URL
-        whose host is not on the allow-list is refused before any lookup (no DNS), the same way every
-        time; most clients send the same few URLs, and the check parses the URL and the host each time.
-        Anything that depends on DNS, files, jobs or a fetch is checked afresh on every request."""
-        if type(ref) is not str or len(ref) > 2048:
-            return self.artefacts.precheck(ref, name)
-        key = (name, ref)
-        check = self._offline_refs.get(key)
-        if check is not None:
-            return check
-        check = self.artefacts.precheck(ref, name)
-        if (check.error is None and check.warning is not None and check.warning.endswith(_OFFLINE)
-                and "://" in ref and ref[:5].lower() not in ("file:", "data:") and own_output(ref) is None
-                and ref.strip() not in self.artefacts.sources.url_map
-                and "not on the allow-list" in (self.artefacts.sources.net.check(ref.strip()) or "")):
-            if len(self._offline_refs) >= _OFFLINE_CACHE:
-                self._offline_refs.clear()
-            self._offline_refs[key] = check
-        return check
+    # -- what the behaviours use ----------------------------------------------------------------
 
     def _schedule_webhook(self, job: Job, base_url: str, prefer: Directive, trace: _Trace,
                           warnings: list[str]) -> None:
@@ -512,24 +456,6 @@ class Engine:
         delay = 0.0 if self._webhook_delay.is_zero else self.latency.cap(self.rng.draw(self._webhook_delay.draw))
         self.webhooks.schedule(job, base_url, copies=copies, drop=drop, delay=delay,
                                secrets=(trace.key,) if trace.key else ())
-
-    def _fetch(self, incoming: Incoming, body: dict[str, Any], owner: str,
-               prefer: Directive, warnings: list[str], trace: _Trace) -> Outcome:
-        choice = self.chooser.from_prefer(prefer)
-        if choice is not None:
-            trace.reason = choice.source
-            special = self._special(incoming.operation, choice, owner, warnings)
-            if special is not None:
-                return special
-        else:
-            self._take_rule(trace)  # a delay rule for fetches
-        raw_id = incoming.path_params.get("id", body.get("request_id"))
-        job_id = str(raw_id)
-        job = self.store.get_job(int(job_id)) if job_id.isdigit() and len(job_id) <= 18 else None
-        if job is None or job.owner != owner:
-            return self._error(errors.job_not_found(job_id[:40]), warnings, owner)
-        trace.track_id = job.track_id
-        return self._job_outcome(job, incoming.base_url, owner, warnings)
 
     def _job_body(self, job: Job, base_url: str, now: float) -> dict[str, Any]:
         status = job.status(now)
@@ -549,41 +475,6 @@ class Engine:
         body = self._job_body(job, base_url, max(self.clock.now(job.owner), job.ready_at))
         body["track_id"] = job.track_id
         return body
-
-    def _new_job(self, body: dict[str, Any], owner: str, choice: Choice) -> Job:
-        params = effective_params(body, self.operations["inpaint"].body_schema or {})
-        requested_seed = params.get("seed")
-        def draws(rng: random.Random) -> tuple[str, int, float]:
-            prefix = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            seed = requested_seed if isinstance(requested_seed, int) else rng.randrange(2**32)
-            return prefix, seed, round(rng.uniform(1.2, 9.5), 10)
-
-        prefix, seed, gen_time = self.rng.draw(draws)
-        now = self.clock.now(owner)
-        queued = choice.variant == "processing"
-        outcome = choice.outcome if queued else ("failed" if choice.variant == "failed" else "success")
-        prompt = params.get("prompt") or ""
-        return Job(
-            id=self.store.next_id(),
-            owner=owner,
-            created_at=now,
-            ready_at=now + ((choice.eta or 0.0) if queued else 0.0),
-            outcome=outcome,
-            file_prefix=prefix,
-            samples=int(params.get("samples", 1)),
-            width=int(params.get("width", 512)),
-            height=int(params.get("height", 512)),
-            seed=seed,
-            generation_time=gen_time,
-            meta=bodies.build_meta(params, seed, prefix),
-            ext="base64" if params.get("base64") == "yes" else "png",
-            nsfw=bool(params.get("safety_checker") == "yes" and self._nsfw is not None
-                      and isinstance(prompt, str) and self._nsfw.search(prompt)),
-            webhook=params.get("webhook"),
-            track_id=params.get("track_id"),
-            render={k: params.get(k) for k in ("prompt", "init_image", "mask_image", "safety_checker",
-                                               "safety_checker_type")},
-        )
 
     # -- output files -------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """A generation job: one integer id from the first answer through fetch, images and webhooks.
 
-A job is created by every accepted inpaint (a success is a job that is ready at once), so
+A job is created by every accepted generation (inpaint, text2img, ...) (a success is a job that is ready at once), so
 output URLs, fetch and webhooks all read the same record. Its state is derived from the clock,
 never stored: ``processing`` until ``ready_at``, then its ``outcome``.
 """
@@ -35,6 +35,11 @@ class Job:
     track_id: str | None = None
     webhook_status: str = ""
     render: dict[str, Any] = field(default_factory=dict)
+    #: Jobs are fetched only by the fetch operations of the family that made them.
+    family: str = "community"
+    #: The path (under the server's base, without scheme and host) a queued job is fetched at;
+    #: "" for jobs stored before it was recorded (then ``/fetch/<id>`` under the base path).
+    fetch_path: str = ""
 
     def status(self, now: float) -> str:
         return "processing" if now < self.ready_at else self.outcome

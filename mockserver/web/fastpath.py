@@ -98,7 +98,7 @@ class FastPath:
         self.exact: dict[str, str] = {}
         self.prefixed: list[tuple[str, str, str]] = []  # (path prefix, operation, parameter)
         for op_id, op in engine.operations.items():
-            if op.method.upper() != "POST" or op_id not in engine.handlers:
+            if op.method.upper() != "POST" or op_id not in engine.behaviours:
                 continue
             path = engine.base_path + op.path
             if "{" not in path:
