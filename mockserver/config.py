@@ -139,7 +139,7 @@ class MockConfig:
     latency: str = ""  # every API operation: "", fixed:S, uniform:MIN,MAX or lognormal:MEDIAN,SIGMA
     latency_generate: str = ""  # overrides latency for every operation that makes a job (inpaint, text2img, ...)
     latency_inpaint: str = ""  # the old name of latency_generate (used when latency_generate is unset)
-    latency_fetch: str = ""  # overrides latency for both fetch forms
+    latency_fetch: str = ""  # overrides latency for every fetch operation
     latency_image: str = ""  # output file GETs
     max_delay: float = 30.0  # cap on any delay: Prefer delay=, rules, latency draws
     fault_rate_limit_ratio: float = 0.0  # share of API requests answered "Rate limit exceeded"

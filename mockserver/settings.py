@@ -81,8 +81,10 @@ HELP: dict[str, tuple[str, str]] = {
     # Latency and faults
     "latency": ("Latency and faults", "delay before every API answer: fixed:S, uniform:MIN,MAX or "
                                       "lognormal:MEDIAN,SIGMA"),
-    "latency_inpaint": ("Latency and faults", "overrides latency for inpaint"),
-    "latency_fetch": ("Latency and faults", "overrides latency for both fetch forms"),
+    "latency_generate": ("Latency and faults", "overrides latency for every operation that makes a job "
+                                               "(x-mock-behaviour kind generate: inpaint, text2img, ...)"),
+    "latency_inpaint": ("Latency and faults", "the old name of latency_generate (used when that is unset)"),
+    "latency_fetch": ("Latency and faults", "overrides latency for every fetch operation (kind fetch)"),
     "latency_image": ("Latency and faults", "delay before output file GETs"),
     "max_delay": ("Latency and faults", "cap on any delay: Prefer delay=, rules, latency draws"),
     "fault_rate_limit_ratio": ("Latency and faults", "share of API requests answered 'Rate limit exceeded'"),
@@ -106,7 +108,7 @@ _BYTE_SETTINGS = ("max_body_bytes", "image_max_bytes", "image_cache_bytes")
 #: How --help names a flag's value, where the kind alone ("TEXT") would not say it.
 METAVARS = {"host": "HOST", "public_url": "URL", "admin_token": "TOKEN", "spec": "FILE", "store": "STORE",
             "state_dir": "DIR", "image_dir": "DIR", "store_prefix": "PREFIX", "latency": "SPEC",
-            "latency_inpaint": "SPEC", "latency_fetch": "SPEC", "latency_image": "SPEC", "webhook_delay": "SPEC",
+            "latency_generate": "SPEC", "latency_inpaint": "SPEC", "latency_fetch": "SPEC", "latency_image": "SPEC", "webhook_delay": "SPEC",
             "seed": "N", "models": "ID,ID", "image_allow_hosts": "HOST,HOST", "webhook_allow_hosts": "HOST,HOST",
             "nsfw_words": "WORD,WORD"}
 

@@ -55,7 +55,7 @@ def test_bad_latency_specs_are_refused_and_checked_in_the_config(text):
     with pytest.raises(LatencyError):
         parse_spec(text)
     with pytest.raises(ConfigError):
-        MockConfig(latency_inpaint=text)
+        MockConfig(latency_generate=text)
 
 
 @given(a=st.floats(0, 10), width=st.floats(0, 10), seed=st.integers(0, 2**32))
@@ -94,7 +94,7 @@ def test_bad_prefer_delay_is_a_clear_400(make_app, valid_body):
 
 def test_configured_latency_is_per_operation_and_replays_from_the_seed(make_app, valid_body):
     def run(seed):
-        client, slept = recording(make_app(seed=seed, processing_ratio=0.0, latency_inpaint="uniform:0.1,0.4",
+        client, slept = recording(make_app(seed=seed, processing_ratio=0.0, latency_generate="uniform:0.1,0.4",
                                            latency_fetch="fixed:0.05"))
         for _ in range(20):
             job = post(client, INPAINT, valid_body).json["id"]
@@ -125,3 +125,11 @@ def test_output_files_have_their_own_latency(make_app, valid_body):
     url = post(client, INPAINT, valid_body).json["output"][0]
     assert slept == []
     assert client.get(url.replace("http://localhost", "")).headers["X-Mock-Delay"] == "0.3" and slept == [0.3]
+
+
+def test_latency_inpaint_is_the_old_name_of_latency_generate(make_app, valid_body):
+    client, slept = recording(make_app(processing_ratio=0.0, latency_inpaint="fixed:0.02"))
+    post(client, INPAINT, valid_body)
+    client, newer = recording(make_app(processing_ratio=0.0, latency_inpaint="fixed:0.02", latency_generate="fixed:0.03"))
+    post(client, INPAINT, valid_body)
+    assert slept == [0.02] and newer == [0.03]
