@@ -11,13 +11,14 @@ on a cluster, a prefix with a hash tag such as ``{mock}:`` so every key lands in
 
 from __future__ import annotations
 
+import functools
 import time
-from typing import Any
+from typing import Any, Callable
 
 import redis
 
 from mockserver.state.jobs import Job
-from mockserver.state.store import FIRST_JOB_ID, decode_doc, decode_rule, encode_doc
+from mockserver.state.store import FIRST_JOB_ID, StoreUnavailable, decode_doc, decode_rule, encode_doc
 
 __all__ = ["RedisStore"]
 
@@ -119,6 +120,10 @@ class RedisStore:
 
     def _k(self, name: str) -> str:
         return self.prefix + name
+
+    def check_writable(self) -> None:
+        """A small write now (``/__mock/health``): ``StoreUnavailable`` when Redis takes none."""
+        self.client.set(self._k("health"), int(time.time()), ex=3600)
 
     def ping(self) -> bool:
         return bool(self.client.ping())
@@ -254,3 +259,34 @@ class RedisStore:
                 self.client.hdel(self._k("rules"), rule_id)
                 self.client.hdel(self._k("rule_times"), rule_id)
                 self.client.zrem(self._k("rule_order"), rule_id)
+
+
+def _reason(exc: BaseException) -> str:
+    """Fixed words for what went wrong: redis-py's own text names hosts, ports and addresses."""
+    if isinstance(exc, redis.exceptions.TimeoutError):
+        return "Redis: timed out"
+    if isinstance(exc, redis.exceptions.ConnectionError):
+        return "Redis: cannot connect"
+    if isinstance(exc, redis.exceptions.ResponseError):
+        word = str(exc).split(" ", 1)[0]
+        return f"Redis: refused ({word if word.isalpha() and word.isupper() else 'an error'})"
+    return f"Redis: {type(exc).__name__}"
+
+
+def _guarded(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def wrapper(self: RedisStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except redis.exceptions.RedisError as exc:  # redis-py reconnects on the next call by itself
+            raise StoreUnavailable(_reason(exc)) from None
+
+    return wrapper
+
+
+for _name in ("next_id", "put_job", "get_job", "get_job_by_prefix", "__len__", "clock_offset", "set_clock_offset",
+              "append", "entries", "put_rule", "rules", "consume_rule", "delete_rules", "delete_rule", "reset",
+              "check_writable"):
+    if hasattr(RedisStore, _name):
+        setattr(RedisStore, _name, _guarded(getattr(RedisStore, _name)))
+del _name

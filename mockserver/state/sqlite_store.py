@@ -8,20 +8,27 @@ numbers stay atomic across processes. Jobs and log entries are capped (oldest dr
 smallest ids, which ``next_id`` hands out in order, so ids should come from it) and
 jobs expire after ``job_ttl`` real seconds, so lookups cost the same with 100,000 jobs as with
 none.
+
+The file may go away or stop being writable while the mock runs. Every error becomes
+``StoreUnavailable`` (a 503 ``state store unavailable: ...``, never a "mock bug"), the failed
+connection is dropped, and the next call opens a new one: a file that was deleted (or replaced)
+is noticed by its inode and made again, folder and schema included, by whichever thread opens
+it, so the mock answers again as soon as the file can be written, without a restart.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
 import time
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from mockserver.state.jobs import Job
-from mockserver.state.store import FIRST_JOB_ID, decode_doc, decode_rule, encode_doc
+from mockserver.state.store import FIRST_JOB_ID, StoreUnavailable, decode_doc, decode_rule, encode_doc
 
 __all__ = ["SqliteStore"]
 
@@ -86,11 +93,9 @@ class SqliteStore:
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._writers: dict[int, threading.Lock] = {}  # per process: see _writer
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._retry(self._create_schema)
+        self._db()  # makes the folder, the file and the schema (every new connection checks them)
 
-    def _create_schema(self) -> None:
-        db = self._db()
+    def _create_schema(self, db: sqlite3.Connection) -> None:
         db.execute("BEGIN IMMEDIATE")
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -112,17 +117,49 @@ class SqliteStore:
     def _db(self) -> sqlite3.Connection:
         local = self._local
         db = getattr(local, "db", None)
-        if db is None or local.pid != os.getpid():  # a new thread, or a forked worker
-            # SQLite's own busy handler sleeps 1, 2, 5, 10 ... ms when another process holds
-            # the write lock, which several workers writing for every request hit constantly:
-            # it is off, and _retry waits in steps of tens of microseconds instead.
-            db = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
-            self._retry(lambda: db.execute("PRAGMA journal_mode=WAL"))
+        if db is not None and local.pid == os.getpid():
+            if _identity(self.path) == local.identity:
+                return db
+            self._forget()  # the file was deleted or replaced: this connection writes into nothing
+        # A new thread, a forked worker, or a connection that failed. SQLite's own busy handler
+        # sleeps 1, 2, 5, 10 ... ms when another process holds the write lock, which several
+        # workers writing for every request hit constantly: it is off, and _retry waits in steps
+        # of tens of microseconds instead.
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            try:
+                self._retry(lambda: db.execute("PRAGMA journal_mode=WAL"))
+            except sqlite3.OperationalError as exc:
+                if "readonly" not in str(exc):
+                    raise  # a read-only file can still be read: it keeps the mode it has
             # A mock's state: a crashed process loses nothing, a crashed machine may lose the
             # last writes. OFF halves the cost of a put (measured: 92 -> 43 us).
             db.execute("PRAGMA synchronous=OFF")
-            local.db, local.pid = db, os.getpid()
+            if not self._has_schema(db):
+                self._retry(lambda: self._create_schema(db))
+        except BaseException:
+            db.close()
+            raise
+        local.db, local.pid, local.identity = db, os.getpid(), _identity(self.path)
         return db
+
+    @staticmethod
+    def _has_schema(db: sqlite3.Connection) -> bool:
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            return False
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {"jobs", "counters", "clocks", "logs", "rules"} <= tables
+
+    def _forget(self) -> None:
+        """Drop this thread's connection; the next call opens a new one."""
+        db = getattr(self._local, "db", None)
+        self._local.db = None
+        if db is not None and getattr(self._local, "pid", None) == os.getpid():
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
 
     def _retry(self, action):
         """Run ``action``, retrying while the database is locked by another connection."""
@@ -161,7 +198,11 @@ class SqliteStore:
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    try:
+                        db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # the connection is dropped anyway (see _guarded)
                 raise
             db.execute("COMMIT")
 
@@ -174,6 +215,11 @@ class SqliteStore:
         if db is not None and self._local.pid == os.getpid():
             db.close()
         self._local = threading.local()
+
+    def check_writable(self) -> None:
+        """A small write now (``/__mock/health``): ``StoreUnavailable`` when the file cannot be written."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO counters (name, value) VALUES ('health', ?)", (int(self._wall()),))
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -323,3 +369,47 @@ class SqliteStore:
             db.execute("DELETE FROM logs WHERE owner = ?", (owner,))
             db.execute("DELETE FROM rules WHERE owner = ?", (owner,))
             db.execute("DELETE FROM clocks WHERE owner = ?", (owner,))
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """Which file ``path`` is now (device, inode); None when there is none."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in SQLite's fixed words ("attempt to write a readonly database", "database or disk
+    is full", "unable to open database file"); no path, no other detail."""
+    if isinstance(exc, sqlite3.Error):
+        return f"SQLite: {str(exc)[:120]}"
+    if isinstance(exc, OSError):
+        return f"SQLite: {exc.strerror or type(exc).__name__}"
+    return f"SQLite: {type(exc).__name__}"
+
+
+def _guarded(method: Callable) -> Callable:
+    """Turn SQLite's and the file system's errors into StoreUnavailable, after one more try on a fresh
+    connection (the file may have been made again; a statement that failed wrote nothing)."""
+
+    @functools.wraps(method)
+    def wrapper(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
+        for attempt in (1, 2):
+            try:
+                return method(self, *args, **kwargs)
+            except (sqlite3.Error, OSError) as exc:
+                self._forget()
+                if attempt == 2 or "locked" in str(exc) or "busy" in str(exc):
+                    raise StoreUnavailable(_reason(exc)) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper
+
+
+for _name in ("next_id", "put_job", "put_job_and_append", "get_job", "get_job_by_prefix", "__len__", "clock_offset",
+              "set_clock_offset", "append", "entries", "put_rule", "rules", "consume_rule", "delete_rules",
+              "delete_rule", "reset", "check_writable"):
+    setattr(SqliteStore, _name, _guarded(getattr(SqliteStore, _name)))
+del _name

@@ -22,10 +22,21 @@ import orjson
 
 from mockserver.state.jobs import Job
 
-__all__ = ["FIRST_JOB_ID", "MemoryStore", "Store", "decode_doc", "decode_rule", "encode_doc"]
+__all__ = ["FIRST_JOB_ID", "MemoryStore", "Store", "StoreUnavailable", "decode_doc", "decode_rule", "encode_doc"]
 
 #: Real ids are 8-9 digit integers (MODELSLAB-FACTS §3.1); the mock counts up from here.
 FIRST_JOB_ID = 130_000_000
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be read or written now (a file gone or read-only, a full disk, Redis down).
+
+    The message is what a client gets in a 503: ``state store unavailable: <reason>``. Stores
+    raise it instead of their own errors, and try again on the next call (no restart needed)."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"state store unavailable: {reason}")
+        self.reason = reason
 
 
 _WIDE = b"\x00"  # marks documents orjson cannot hold exactly (integers wider than 64 bits)
@@ -112,6 +123,10 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections (a no-op for stores that hold none)."""
+        ...
+
+    def check_writable(self) -> None:
+        """Write something small now: ``StoreUnavailable`` when the store cannot be written (health)."""
         ...
 
 
@@ -244,6 +259,9 @@ class MemoryStore:
             self._offsets.pop(owner, None)
 
     def close(self) -> None:
+        pass
+
+    def check_writable(self) -> None:
         pass
 
     def __len__(self) -> int:

@@ -32,6 +32,7 @@ from mockserver.engine.pipeline import owner_of
 from mockserver.control.rules import RuleError, field_matches
 from mockserver.web.context import MockState
 from mockserver.state.clock import ClockError
+from mockserver.state.store import StoreUnavailable
 from mockserver.control.webhooks import WEBHOOKS_LOG
 from mockserver.web.ui import OPEN_ENDPOINTS, add_inspector_routes
 
@@ -205,6 +206,13 @@ def admin_blueprint(state: MockState) -> Blueprint:
 
     @bp.get("/health")
     def health() -> Response:
+        """Up, and the store takes a write (a 503 naming why when it does not)."""
+        check = getattr(state.store, "check_writable", None)
+        if check is not None:
+            try:
+                check()
+            except StoreUnavailable as exc:
+                return json_response({"status": "unavailable", "message": str(exc)}, 503, {"Retry-After": "1"})
         return json_response({"status": "ok", "seed": engine.rng.seed, "strict": state.config.strict,
                               "webhooks": engine.webhooks.stats(), "image_cache": engine.artefacts.cache.stats()})
 

@@ -22,7 +22,7 @@ from mockserver.web.fastpath import FastPath
 from mockserver.engine.pipeline import Engine, Incoming
 from mockserver.web.responses import header_value, to_http
 from mockserver.web.context import EXTENSION, MockState, mock_state
-from mockserver.state.store import Store
+from mockserver.state.store import Store, StoreUnavailable
 from mockserver.state.stores import open_store
 from mockserver.engine.validation import LazyOpenAPI
 
@@ -72,6 +72,11 @@ def _register_error_pages(app: Any) -> None:
         else:
             body = {"status": "error", "message": exc.name, "code": exc.code}
         return json_response(body, exc.code or 500, headers)
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable):
+        log.warning("%s (%s %s)", exc, request.method, request.path)
+        return json_response({"status": "error", "message": str(exc)}, 503, {"Retry-After": "1"})
 
     @app.errorhandler(Exception)
     def mock_bug(exc: Exception):

@@ -22,6 +22,7 @@ import re
 from mockserver.engine.errors import invalid_request
 from mockserver.web.http import dumps
 from mockserver.engine.pipeline import Engine, Incoming
+from mockserver.state.store import StoreUnavailable
 from mockserver.web.responses import encode
 
 __all__ = ["FastPath", "TOO_LARGE", "host_url", "request_headers", "status_line"]
@@ -165,6 +166,10 @@ class FastPath:
                 headers=request_headers(environ),
             )
             status, headers, data = encode(self.engine.handle(incoming), environ)
+        except StoreUnavailable as exc:  # the Flask app's store_unavailable page
+            log.warning("%s (POST %s)", exc, path)
+            status, headers = 503, {"Content-Type": "application/json", "Retry-After": "1"}
+            data = dumps({"status": "error", "message": str(exc)})
         except Exception as exc:  # the Flask app's mock_bug page, for the same bug
             log.exception("mock bug while answering POST %s", path)
             status, headers = 500, {"Content-Type": "application/json"}
