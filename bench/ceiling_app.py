@@ -1,45 +1,38 @@
-"""The ceiling: a trivial Flask JSON endpoint, served by the very server settings the mock uses.
+"""The ceiling: a raw WSGI app (no Flask, no validation, no state) on the very server the mock uses.
 
-No validation, no state, no work: what Flask plus gunicorn cost on this machine. The mock's
-throughput is reported as a share of this figure.
+granian with the mock's settings and the same async front (mockserver/web/front.py): what
+serving a request costs on this machine before the mock does any work of its own. The mock's
+throughput and CPU per request are reported against this figure.
 """
 
 from __future__ import annotations
 
 import sys
 
-from flask import Flask, jsonify, request
-
-app = Flask("ceiling")
-ANSWER = {"status": "success", "id": 130000001, "output": ["http://127.0.0.1/generations/x-0.png"]}
+ANSWER = b'{"status":"success","id":130000001,"output":["http://127.0.0.1/generations/x-0.png"]}'
 
 
-@app.post("/api/v6/images/inpaint")
-def inpaint():
-    request.get_data()
-    return jsonify(ANSWER)
+def raw_wsgi(environ, start_response):
+    environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(ANSWER)))])
+    return [ANSWER]
+
+
+def _front(target):
+    from mockserver.web.front import RSGIFront
+
+    return RSGIFront(raw_wsgi, max_body_bytes=32 * 1024 * 1024)
 
 
 def main(argv: list[str]) -> int:
-    """``python bench/ceiling_app.py PORT WORKERS THREADS``: serve it the way ``mockserver run`` does."""
-    from gunicorn.app.base import BaseApplication
+    """``python bench/ceiling_app.py PORT WORKERS``: serve it the way ``mockserver run`` does."""
+    from granian.server import Server
 
     from mockserver.config import MockConfig
-    from mockserver.web.serve import gunicorn_options
+    from mockserver.web.serve import granian_options
 
-    port, workers, threads = (int(a) for a in argv[:3])
-    options = gunicorn_options(MockConfig(port=port, workers=workers, threads=threads, store="memory"))
-
-    class Ceiling(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in options.items():
-                if value is not None:
-                    self.cfg.set(key, value)
-
-        def load(self):
-            return app
-
-    Ceiling().run()
+    port, workers = (int(a) for a in argv[:2])
+    Server("ceiling", **granian_options(MockConfig(port=port, workers=workers))).serve(target_loader=_front)
     return 0
 
 

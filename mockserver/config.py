@@ -109,14 +109,17 @@ class MockConfig:
     validate_responses: bool = False
     max_jobs: int = 100_000
     keys: Mapping[str, KeyRule] = field(default_factory=dict)
-    # Where state lives and how it is served (mockserver/web/context/stores.py, mockserver/web/serve.py).
-    store: str = "sqlite"  # memory | sqlite | sqlite:///path | redis://host:port/db
-    state_dir: str = ".state"  # folder of the default SQLite file
+    # Where state lives and how it is served (mockserver/state/stores.py, mockserver/web/serve.py).
+    store: str = "memory"  # memory | sqlite | sqlite:///path | redis://host:port/db
+    state: str | None = None  # --state DIR: a SQLite file there, kept across restarts (implies store sqlite)
     store_prefix: str = "modelslab-mock:"  # Redis key prefix: one per mock that must not share state
     job_ttl: float = 86_400.0  # seconds a job is kept after it was stored; 0 keeps it until the cap
     max_log_entries: int = 10_000  # per log (journal, webhook deliveries); oldest dropped
     workers: int = 1  # server processes
-    threads: int = 4  # threads per process
+    threads: int = 1  # ignored since the server answers in one thread per worker (kept for old configs)
+    max_connections: int = 1024  # connections each worker serves at once; more wait in the listen backlog
+    header_timeout: float = 10.0  # seconds a client has to send a request's headers
+    body_timeout: float = 30.0  # seconds a client has to send a request's body, once its headers are in
     # Images (mockserver/images/artefacts.py): where init/mask images may come from, how outputs are kept.
     image_dir: str | None = None  # folder init_image/mask_image may name files in (relative paths)
     image_url_map: Mapping[str, str] = field(default_factory=dict)  # URL -> builtin:NAME or a file in image_dir
@@ -174,11 +177,18 @@ class MockConfig:
             raise ConfigError(f"profile must be one of {sorted(PROFILES)}, not {self.profile!r}")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port must be 1-65535, not {self.port}")
-        for name in ("workers", "threads", "max_jobs", "max_log_entries", "max_body_bytes"):
+        for name in ("workers", "threads", "max_jobs", "max_log_entries", "max_body_bytes", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"log_format must be text or json, not {self.log_format!r}")
+        for name in ("header_timeout", "body_timeout"):
+            if not 0.1 <= getattr(self, name) <= 3600:
+                raise ConfigError(f"{name} must be between 0.1 and 3600 seconds, not {getattr(self, name)}")
+        if self.state is not None and self.store == "memory":
+            object.__setattr__(self, "store", "sqlite")  # --state DIR alone means the SQLite store there
+        if self.store == "sqlite" and not self.state:
+            raise ConfigError("store sqlite needs a folder: --state DIR (or --store sqlite:///path/file.sqlite3)")
         if self.job_ttl < 0:
             raise ConfigError(f"job_ttl must be >= 0 seconds (0 = no expiry), not {self.job_ttl}")
         self._check_artefact_settings()

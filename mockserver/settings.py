@@ -25,8 +25,11 @@ HELP: dict[str, tuple[str, str]] = {
     # Serving
     "host": ("Serving", "address to bind; anything but loopback needs an admin token (one is generated)"),
     "port": ("Serving", "port to listen on"),
-    "workers": ("Serving", "server processes; more than one needs a shared store (sqlite or redis)"),
-    "threads": ("Serving", "threads per process"),
+    "workers": ("Serving", "server processes; more than one needs shared state (--state DIR or --store redis://)"),
+    "max_connections": ("Serving", "connections each worker serves at once; more wait in the listen backlog"),
+    "header_timeout": ("Serving", "seconds a client has to send a request's headers (then the connection is closed)"),
+    "body_timeout": ("Serving", "seconds a client has to send a request's body once its headers are in (then a 408)"),
+    "threads": ("Serving", "ignored: each worker answers in one thread (kept so old configs load)"),
     "public_url": ("Serving", "base URL of output and fetch links"),
     "admin_token": ("Serving", "token /__mock/ requires (Authorization: Bearer TOKEN); never printed when set"),
     "max_body_bytes": ("Serving", "largest request body; larger ones get HTTP 413 unread"),
@@ -51,9 +54,10 @@ HELP: dict[str, tuple[str, str]] = {
     "eta_max": ("Answers", "longest eta of a queued job, seconds"),
     "eta_distribution": ("Answers", "how etas are drawn between eta_min and eta_max: uniform or loguniform"),
     # State
-    "store": ("State", "where jobs, rules, the journal and the clock live: memory, sqlite (a file in state_dir), "
-                       "sqlite:///PATH or redis://HOST:PORT/DB"),
-    "state_dir": ("State", "folder of the default SQLite store"),
+    "state": ("State", "keep jobs, rules, the journal and the clock in a SQLite file in DIR: shared by the "
+                       "workers, kept across restarts (without it: in memory, empty at every start)"),
+    "store": ("State", "where state lives: memory, sqlite (in --state DIR), sqlite:///PATH or redis://HOST:PORT/DB "
+                       "(shared by mocks on several machines)"),
     "store_prefix": ("State", "Redis key prefix: one per mock that must not share state"),
     "journal": ("State", "record requests for GET /__mock/requests"),
     "max_jobs": ("State", "jobs kept (oldest dropped)"),
@@ -98,6 +102,7 @@ _DEFAULT_WORDS = {
     "seed": "random, printed at start",
     "public_url": "the request's host",
     "admin_token": "none (generated for a non-loopback host)",
+    "state": "none: in memory, empty at every start",
     "image_dir": "none",
     "image_url_map": "the docs' two CompVis URLs",
     "keys": "none",
@@ -107,7 +112,7 @@ _BYTE_SETTINGS = ("max_body_bytes", "image_max_bytes", "image_cache_bytes")
 
 #: How --help names a flag's value, where the kind alone ("TEXT") would not say it.
 METAVARS = {"host": "HOST", "public_url": "URL", "admin_token": "TOKEN", "spec": "FILE", "store": "STORE",
-            "state_dir": "DIR", "image_dir": "DIR", "store_prefix": "PREFIX", "latency": "SPEC",
+            "state": "DIR", "image_dir": "DIR", "store_prefix": "PREFIX", "latency": "SPEC",
             "latency_generate": "SPEC", "latency_inpaint": "SPEC", "latency_fetch": "SPEC", "latency_image": "SPEC", "webhook_delay": "SPEC",
             "seed": "N", "models": "ID,ID", "image_allow_hosts": "HOST,HOST", "webhook_allow_hosts": "HOST,HOST",
             "nsfw_words": "WORD,WORD"}

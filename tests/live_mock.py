@@ -41,16 +41,16 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30, printed:
 
 
 @contextmanager
-def mock_process(*args: str, env: dict[str, str] | None = None,
-                 output: list[str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``mockserver run --port <free> *args``; what it printed is appended to ``output``.
+def mock_process(*args: str, env: dict[str, str] | None = None, output: list[str] | None = None,
+                 cwd: str | os.PathLike | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``mockserver run --port <free> *args`` (in ``cwd``); what it printed is appended to ``output``.
 
     Its output (a line per request among it) is read as it comes, so a long test never fills the pipe.
     """
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--host", "127.0.0.1", "--port", str(port),
                              *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **(env or {})}, start_new_session=True)
+                            env={**os.environ, **(env or {})}, start_new_session=True, cwd=cwd)
     printed: list[str] = []
     reader = threading.Thread(target=lambda: printed.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()

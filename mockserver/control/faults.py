@@ -74,7 +74,13 @@ def abort_connection(environ: Mapping[str, Any]) -> bool:
     socket is set to linger 0 and its descriptor is swapped (``dup2``) for one end of a closed
     socket pair: the kernel drops the client's connection with a RST at once, and whatever the
     server writes afterwards fails quietly with a broken pipe instead of reaching anyone.
+    ``mockserver run``'s front (mockserver/web/front.py) offers ``mockserver.abort`` instead: it
+    closes the connection before a byte of the answer is sent.
     """
+    abort = environ.get("mockserver.abort")
+    if callable(abort):
+        abort()
+        return True
     sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
     if not isinstance(sock, socket.socket) or sock.fileno() < 0:
         return False

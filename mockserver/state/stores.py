@@ -4,7 +4,7 @@ One place turns the ``store`` setting into a backend with the configured caps an
 app, the server and the tests all read it the same way. Backends are imported only when named:
 a mock on the in-memory store never imports sqlite3 or redis.
 
-``sqlite`` is a file ``mock.sqlite3`` in ``state_dir``. ``sqlite:///path`` follows SQLAlchemy's
+``sqlite`` is a file ``mock.sqlite3`` in the ``state`` folder (``--state DIR``). ``sqlite:///path`` follows SQLAlchemy's
 convention: three slashes then the path (``sqlite:///state/x.db`` is relative,
 ``sqlite:////tmp/x.db`` absolute). ``redis://`` and ``rediss://`` URLs go to redis-py as they are;
 their keys start with ``store_prefix``.
@@ -26,10 +26,12 @@ class StoreError(ValueError):
     """A ``store`` setting that names no backend, or one that cannot be opened."""
 
 
-def sqlite_path(url_or_name: str, state_dir: str = ".state") -> str:
-    """The file a ``sqlite`` / ``sqlite:///path`` setting names."""
+def sqlite_path(url_or_name: str, state: str | None = None) -> str:
+    """The file a ``sqlite`` (in the ``state`` folder) / ``sqlite:///path`` setting names."""
     if url_or_name == "sqlite":
-        return os.path.join(state_dir, DEFAULT_SQLITE_FILE)
+        if not state:
+            raise StoreError("store sqlite needs a folder (--state DIR), or name a file: sqlite:///path")
+        return os.path.join(state, DEFAULT_SQLITE_FILE)
     if url_or_name.startswith("sqlite:///") and len(url_or_name) > len("sqlite:///"):
         return url_or_name[len("sqlite:///"):]
     raise StoreError(f"cannot read {url_or_name!r} as a SQLite store: use sqlite or sqlite:///path")
@@ -46,7 +48,7 @@ def open_store(url_or_name: str, config: Any = None) -> Store:
     if name == "sqlite" or name.startswith("sqlite:"):
         from mockserver.state.sqlite_store import SqliteStore
 
-        path = sqlite_path(name, getattr(config, "state_dir", ".state"))
+        path = sqlite_path(name, getattr(config, "state", None))
         try:
             return SqliteStore(path, max_jobs=max_jobs, max_log_entries=max_log_entries, job_ttl=job_ttl)
         except Exception as exc:  # sqlite3.Error, OSError: say which file and why

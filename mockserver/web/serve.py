@@ -1,34 +1,51 @@
 """Put the app on a socket with a production server, and say where, with which seed and store.
 
-``mockserver run`` serves through gunicorn: ``--workers`` processes (forked from one loaded
-app, so they start fast and share its memory) with ``--threads`` threads each (the gthread
-worker, which also keeps connections alive; one thread means the plain sync worker). Several
-workers must share their state, so they refuse the in-memory store; the default SQLite file
-is shared by every worker. Each worker draws from its own seed (derived from ``--seed``), or
-two workers would hand out the same file names; ``--workers 1`` replays a run exactly.
-openapi-core, needed only for the errors of invalid requests, is loaded in the background
-after a worker starts, so the first answer does not wait for it.
+``mockserver run`` serves through granian (a Rust HTTP server) and the async front in
+mockserver/web/front.py: ``--workers`` processes, forked from one loaded app (so they start fast
+and share its memory), each answering in one Python thread while granian holds connections,
+parses requests and buffers bodies outside it. Stalled clients cost a connection, not the
+worker: headers must arrive within ``header_timeout`` seconds, a body within ``body_timeout``,
+and each worker serves at most ``max_connections`` connections at once (more wait in the
+listen backlog). SIGTERM or Ctrl-C stops taking new connections and finishes the answers in
+flight (at most ``STOP_TIMEOUT`` seconds). A worker that dies is started again.
+
+State is in memory unless asked: ``--state DIR`` keeps a SQLite file there, shared by the
+workers and kept across restarts; ``--store redis://`` shares it between machines. Several
+workers need one of the two (an in-memory store is per process) and refuse to start without.
+Each worker draws from its own seed (derived from ``--seed``), or two workers would hand out
+the same file names; ``--workers 1`` replays a run exactly. openapi-core, needed only for the
+errors of invalid requests, is loaded in the background after a worker starts, so the first
+answer does not wait for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import multiprocessing
+import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
+from mockserver.config import MockConfig
+from mockserver.state.stores import StoreError
 from mockserver.web import access_log
 from mockserver.web.app import LazyWSGI, build_state, flask_app, serving_app
-from mockserver.config import MockConfig
 from mockserver.web.context import MockState
-from mockserver.state.stores import StoreError
+from mockserver.web.front import RSGIFront, deferred_sleep
 
-__all__ = ["gunicorn_options", "serve", "worker_seed"]
+__all__ = ["STOP_TIMEOUT", "front_app", "granian_options", "serve", "worker_seed"]
 
 log = logging.getLogger("mockserver")
 
 #: Seconds a worker waits after start before loading Flask and openapi-core (keeps the first answers quick).
 WARM_UP_DELAY = 1.0
+
+#: Seconds a stopping worker has to finish the answers in flight before it is killed.
+STOP_TIMEOUT = 10
+
+#: Connections the operating system queues for the workers beyond those they serve.
+BACKLOG = 1024
 
 #: Bind addresses that are loopback without asking mockserver.web.admin (which imports Flask).
 _LOOPBACK_LITERALS = ("127.0.0.1", "localhost", "::1")
@@ -43,27 +60,42 @@ def _is_loopback(host: str) -> bool:
 
 
 def worker_seed(seed: int, age: int) -> int:
-    """The seed of the ``age``-th worker gunicorn started (1, 2, ...): distinct, reproducible."""
+    """The seed of the ``age``-th worker started (1, 2, ..., restarts included): distinct, reproducible."""
     return (seed + 104_729 * age) % 2**31
 
 
-def gunicorn_options(config: MockConfig) -> dict[str, Any]:
-    """Server settings for a config (also used by the benchmark, so both run the same server)."""
+def granian_options(config: MockConfig) -> dict[str, Any]:
+    """Server settings for a config (also used by the benchmark's ceiling, so both run the same server)."""
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
     return {
-        "bind": f"{config.host}:{config.port}",
+        "address": config.host,
+        "port": config.port,
+        "interface": Interfaces.RSGI,
         "workers": config.workers,
-        "threads": config.threads,
-        "worker_class": "gthread" if config.threads > 1 else "sync",
-        "preload_app": True,
-        "keepalive": 5,
-        "timeout": 60,
-        "graceful_timeout": 5,
-        "worker_tmp_dir": "/dev/shm" if sys.platform.startswith("linux") else None,
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "warning",
-        "proc_name": "modelslab-mock",
+        "runtime_threads": 1,
+        "loop": Loops.asyncio,  # measured: uvloop saved nothing here; one loop everywhere
+        "http": HTTPModes.http1,
+        "websockets": False,
+        "backlog": BACKLOG,
+        "backpressure": config.max_connections,
+        "http1_settings": HTTP1Settings(header_read_timeout=int(config.header_timeout * 1000)),
+        "log_level": LogLevels.warning,
+        "log_access": False,
+        "respawn_failed_workers": True,
+        "workers_kill_timeout": STOP_TIMEOUT,
     }
+
+
+def front_app(state: MockState) -> RSGIFront:
+    """What each worker serves: the fast path (Flask behind it) inside the async front."""
+    config = state.config
+    state.engine.sleep = deferred_sleep  # delays are awaited by the front, not slept in the loop
+    app = access_log.wrap(serving_app(state), config)  # one console line per request unless quiet
+    return RSGIFront(app, max_body_bytes=config.max_body_bytes, body_timeout=config.body_timeout,
+                     multiprocess=config.workers > 1)
 
 
 def _freeze_heap() -> None:
@@ -94,32 +126,62 @@ def _warm_up_later(state: MockState, flask: LazyWSGI | None = None) -> None:
     timer.start()
 
 
-def _run_gunicorn(app, state: MockState, config: MockConfig, on_ready) -> None:
-    from gunicorn.app.base import BaseApplication
+# -- granian workers ------------------------------------------------------------------------------
+# Workers are forked from the loaded server where the platform forks (Linux): they find the app in
+# _LOADED. Where granian spawns fresh interpreters instead (macOS, Windows), each builds its own
+# from the config it is handed (the loader and its argument must then be picklable).
 
-    class MockServer(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in gunicorn_options(config).items():
-                if value is not None:
-                    self.cfg.set(key, value)
-            self.cfg.set("post_fork", post_fork)
-            self.cfg.set("when_ready", lambda server: on_ready())
+_LOADED: tuple[MockState, RSGIFront] | None = None
+_AGES: Any = None  # a shared counter of started workers (restarts included), for their seeds
 
-        def load(self):
-            return app
 
-    def post_fork(server, worker) -> None:
-        if config.workers > 1:
-            state.engine.rng.reseed(worker_seed(state.engine.rng.seed, worker.age))
-        _warm_up_later(state, app.fallback if isinstance(app.fallback, LazyWSGI) else None)
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    config: MockConfig
 
-    MockServer().run()
+    def __str__(self) -> str:  # granian names its processes after the target
+        return "modelslab-mock"
+
+
+def _worker_app(target: _Target) -> RSGIFront:
+    """Runs in each new worker: its app, with its own seed when there are several workers."""
+    if _LOADED is not None:
+        state, front = _LOADED
+    else:
+        state = build_state(target.config)
+        front = front_app(state)
+    if target.config.workers > 1:
+        if _AGES is not None:
+            with _AGES.get_lock():
+                _AGES.value += 1
+                age = _AGES.value
+        else:  # a spawned worker shares no counter: its process id keeps it apart
+            age = os.getpid()
+        state.engine.rng.reseed(worker_seed(state.engine.rng.seed, age))
+    fallback = front.app.fallback
+    _warm_up_later(state, fallback if isinstance(fallback, LazyWSGI) else None)
+    return front
+
+
+def _run_granian(state: MockState, config: MockConfig, on_ready: Callable[[], None]) -> None:
+    global _LOADED, _AGES
+    from granian.server import Server
+
+    # Flask is built in each worker after its first second (or on its first non-API request):
+    # the API's POST routes are answered by the fast path without it, so the first answer is quick.
+    _LOADED = (state, front_app(state))
+    _AGES = multiprocessing.Value("i", 0)
+    state.store.close()  # no connection may cross the fork: each worker opens its own
+    _freeze_heap()  # before the fork: workers share these pages and never collect them
+    server = Server(_Target(config), **granian_options(config))
+    server.on_startup(on_ready)
+    server.serve(target_loader=_worker_app)
 
 
 def serve(config: MockConfig) -> int:
     if config.workers > 1 and config.store == "memory":
-        print("mockserver: --workers > 1 needs a shared store (sqlite or redis://...), not memory",
-              file=sys.stderr)
+        print(f"mockserver: --workers {config.workers} needs state the workers share: add --state DIR (SQLite) "
+              f"or --store redis://... (the default in-memory store is per process)", file=sys.stderr)
         return 2
     generated = False
     if config.admin_token or not _is_loopback(config.host):
@@ -135,7 +197,7 @@ def serve(config: MockConfig) -> int:
         return 2
     seed = state.engine.rng.seed
     mode = "strict" if config.strict else "compat"
-    workers = f"{config.workers} worker(s) x {config.threads} thread(s)"
+    workers = f"{config.workers} worker(s)"
     seeds = f"seed {seed}; replay with --seed {seed}" + (" --workers 1" if config.workers > 1 else "")
 
     def on_ready() -> None:
@@ -147,8 +209,8 @@ def serve(config: MockConfig) -> int:
         print(_exposure_note(config, generated), flush=True)
 
     try:
-        import gunicorn  # noqa: F401
-    except ImportError:  # e.g. Windows: the threaded development server still works
+        import granian  # noqa: F401
+    except ImportError:  # no wheel for this platform: the threaded development server still works
         from werkzeug.serving import run_simple
 
         on_ready()
@@ -156,12 +218,7 @@ def serve(config: MockConfig) -> int:
         run_simple(config.host, config.port, access_log.wrap(flask_app(state), config), threaded=True,
                    use_reloader=False)
         return 0
-    # Flask is built in each worker after its first second (or on its first non-API request):
-    # the API's POST routes are answered by the fast path without it, so the first answer is quick.
-    app = access_log.wrap(serving_app(state), config)  # one console line per request unless quiet
-    state.store.close()  # no connection may cross the fork: each worker opens its own
-    _freeze_heap()  # before the fork: workers share these pages and never collect them
-    _run_gunicorn(app, state, config, on_ready)
+    _run_granian(state, config, on_ready)
     return 0
 
 
@@ -183,7 +240,7 @@ def _store_name(config: MockConfig) -> str:
     if config.store == "sqlite":
         from mockserver.state.stores import sqlite_path
 
-        return f"sqlite:///{sqlite_path('sqlite', config.state_dir)}"
+        return f"sqlite:///{sqlite_path('sqlite', config.state)}"
     if "@" in config.store:  # never print a Redis password
         scheme, _, rest = config.store.partition("://")
         return f"{scheme}://***@{rest.split('@', 1)[1]}"

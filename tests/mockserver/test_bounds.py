@@ -4,7 +4,7 @@ A mock left running in CI or on a laptop receives an unbounded number of request
 keeps must not grow with them. The caps are the job store (``max_jobs``), the journal and the
 webhook log (``max_log_entries``), the rendered-image cache (``image_cache_bytes``) and the
 webhook queue (``webhook_queue_size``). Here they are set small and the server, run as users
-run it (2 gunicorn workers on a SQLite file, 32 client threads), gets five times more of
+run it (2 workers on a SQLite file, 32 client threads), gets five times more of
 everything than they allow: jobs, image renders and webhooks to a receiver that never answers.
 The SQLite file is then read directly, each worker's counters through ``/__mock/health``, and
 the workers' resident memory is compared before and after (loosely: it must not grow with
@@ -77,7 +77,7 @@ def test_every_cap_holds_under_32_concurrent_clients(tmp_path, valid_body):
     env = {f"MOCKSERVER_{name.upper()}": str(value) for name, value in CAPS.items()}
     env.update(MOCKSERVER_WEBHOOK_TIMEOUT="30", MOCKSERVER_WEBHOOK_RETRIES="0", MOCKSERVER_WEBHOOK_WORKERS="2")
     with WebhookReceiver(hold=True) as hanging, \
-            mock_process("--workers", "2", "--threads", "4", "--store", f"sqlite:///{path}", env=env) as (url, proc):
+            mock_process("--workers", "2", "--store", f"sqlite:///{path}", env=env) as (url, proc):
         body = dict(valid_body, webhook=hanging.url)
         _round(url, body, 0, 150, render_every=5)  # warm up: caches and caps reach their limits
         for _ in range(8):  # an invalid body makes each worker load openapi-core (for its messages) now

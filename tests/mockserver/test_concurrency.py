@@ -30,7 +30,7 @@ CLIENTS = 32
 JOBS = 1000
 
 
-gunicorn = mock_process
+server = mock_process
 
 
 def _session() -> requests.Session:
@@ -60,7 +60,7 @@ def _fetch(url: str, key: str, job_id: int) -> dict:
 @pytest.mark.slow
 def test_a_thousand_jobs_from_32_clients_over_2_workers_lose_nothing(tmp_path, valid_body):
     store = f"sqlite:///{tmp_path / 'state.sqlite3'}"
-    with gunicorn("--workers", "2", "--threads", "4", "--store", store, "--seed", "3") as (url, _):
+    with server("--workers", "2", "--store", store, "--seed", "3") as (url, _):
         with ThreadPoolExecutor(CLIENTS) as pool:
             made = list(pool.map(lambda i: _make(url, valid_body, i), range(JOBS)))
         ids = [answer["id"] for answer in made]

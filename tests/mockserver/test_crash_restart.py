@@ -1,9 +1,9 @@
 """Crashes: a worker killed with SIGKILL mid-load, then the whole server killed and started again.
 
 An answer with an id is a promise: whatever happens to the process that gave it, a fetch of
-that id must find the job. The server runs as users run it (``mockserver run --workers 2`` on a
-SQLite file); while 16 clients send jobs, one worker (a child of the gunicorn master) is killed
-with ``kill -9``. Requests in flight on that worker may fail (the client sees a reset), but
+that id must find the job. The server runs as users run it (``mockserver run --workers 2 --state
+DIR``, a SQLite file in DIR); while 16 clients send jobs, one worker (a child of the server's main
+process) is killed with ``kill -9``. Requests in flight on that worker may fail (the client sees a reset), but
 every job that was answered with an id stays fetchable, the master starts a new worker and the
 server keeps answering. Then every process of the server is killed with ``kill -9`` and a new
 server on the same file still finds every job, and finishes the queued ones.
@@ -36,9 +36,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(store: str, *args: str) -> Iterator[tuple[str, subprocess.Popen]]:
+def mock_server(state: str, *args: str) -> Iterator[tuple[str, subprocess.Popen]]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--port", str(port), "--store", store,
+    proc = subprocess.Popen([sys.executable, "-m", "mockserver", "run", "--port", str(port), "--state", state,
                              "--quiet", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # its own process group: killed as one below
     url = f"http://127.0.0.1:{port}"
@@ -67,7 +67,7 @@ def wait_until_answering(url: str, proc: subprocess.Popen, timeout: float = 30) 
 
 
 def workers_of(master: int) -> set[int]:
-    """The gunicorn workers: the children of the master process."""
+    """The workers: the children of the server's main process."""
     children: set[int] = set()
     for task in os.listdir(f"/proc/{master}/task"):
         try:
@@ -89,9 +89,9 @@ def wait_for_workers(master: int, count: int, not_in: set[int] = frozenset(), ti
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="finds gunicorn's workers through /proc")
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="finds the server's workers through /proc")
 def test_killed_worker_and_killed_server_lose_no_accepted_job(tmp_path, valid_body):
-    store = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    state = str(tmp_path / "state")
     key = {"key": valid_body["key"]}
     accepted: list[tuple[int, str]] = []  # (id, status when answered)
     failures: list[str] = []
@@ -116,7 +116,7 @@ def test_killed_worker_and_killed_server_lose_no_accepted_job(tmp_path, valid_bo
                 with lock:
                     accepted.append((body["id"], body["status"]))
 
-    with gunicorn(store, "--workers", "2", "--threads", "4", "--seed", "5") as (url, proc):
+    with mock_server(state, "--workers", "2", "--seed", "5") as (url, proc):
         first = wait_for_workers(proc.pid, 2)
         with ThreadPoolExecutor(16) as pool:
             running = [pool.submit(client, url, n) for n in range(16)]
@@ -144,7 +144,7 @@ def test_killed_worker_and_killed_server_lose_no_accepted_job(tmp_path, valid_bo
 
     # Every process of the server dies at once (kill -9 of the process group), then a new server starts.
     assert proc.poll() is not None
-    with gunicorn(store, "--workers", "2", "--seed", "6") as (url, _):
+    with mock_server(state, "--workers", "2", "--seed", "6") as (url, _):
         assert requests.post(url + "/__mock/clock", json={"advance": 121}, timeout=10).status_code == 200
         session = requests.Session()
         for job_id, _status in accepted:

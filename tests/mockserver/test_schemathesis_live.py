@@ -1,7 +1,7 @@
 """Schemathesis against the mock on a real socket: positive and negative data, every check.
 
 The in-process run (test_schemathesis_inprocess.py) skips HTTP; this one goes through the
-server as users run it (``mockserver run`` on a loopback port, gunicorn and the WSGI fast path),
+server as users run it (``mockserver run`` on a loopback port, granian and the WSGI fast path),
 so what is tested is what a client gets over the wire (headers, framing, content types), and
 the server's own output must show no traceback. More than 2,000 cases over the three operations, half
 valid and half invalid by the spec; every Schemathesis check runs on every answer, including

@@ -157,12 +157,12 @@ def _start_without_binding(monkeypatch, config):
     """Run ``serve`` up to the point the server would listen, and return what it printed and used."""
     used = {}
 
-    def fake_run(app, state, config, on_ready):
+    def fake_run(state, config, on_ready):
         used["config"] = config
-        used["app"] = app
+        used["app"] = serve_module.front_app(state).app  # the WSGI app the front serves
         on_ready()
 
-    monkeypatch.setattr(serve_module, "_run_gunicorn", fake_run)
+    monkeypatch.setattr(serve_module, "_run_granian", fake_run)
     assert serve_module.serve(config) == 0
     return used
 
@@ -192,7 +192,7 @@ def test_the_default_bind_is_loopback_and_says_so(monkeypatch, capsys):
 
 
 def test_a_real_server_writes_the_key_to_no_log(tmp_path, valid_body):
-    """The server as users run it: everything gunicorn, its workers and the mock print."""
+    """The server as users run it: everything granian, its workers and the mock print."""
     import socket
 
     with socket.socket() as sock:

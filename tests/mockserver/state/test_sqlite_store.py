@@ -116,7 +116,7 @@ def test_dropped_and_expired_jobs_leave_the_file(tmp_path):
 
 
 def test_the_default_store_is_a_sqlite_file_in_the_state_folder(tmp_path):
-    app = create_app(MockConfig(state_dir=str(tmp_path / "state")))
+    app = create_app(MockConfig(state=str(tmp_path / "state")))
     store = app.extensions["modelslab_mock"].store
     assert isinstance(store, SqliteStore) and store.path == str(tmp_path / "state" / "mock.sqlite3")
 

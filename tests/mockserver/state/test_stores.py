@@ -304,7 +304,7 @@ def test_reset_forgets_everything_and_ids_start_again(store):
 
 
 def test_open_store_reads_every_spelling(tmp_path):
-    config = MockConfig(max_jobs=7, job_ttl=5.0, state_dir=str(tmp_path / "st"))
+    config = MockConfig(max_jobs=7, job_ttl=5.0, state=str(tmp_path / "st"))
     memory = open_store("memory", config)
     assert isinstance(memory, MemoryStore) and memory.max_jobs == 7 and memory.job_ttl == 5.0
     default = open_store("sqlite", config)
