@@ -2,7 +2,8 @@
 
 Three profiles:
 
-* ``dev``: quick feedback on a laptop (25 examples, the local ``.hypothesis`` database);
+* ``dev``: quick feedback on a laptop (25 examples, the Hypothesis example database in the
+  user's cache folder, see ``use_cache_home``: nothing is written to the current folder);
 * ``ci``: thorough (200 examples), prints reproduction blobs, and uses the configured example
   database, so a failure found on one CI machine is replayed first on every other;
 * ``real-api``: one example per test, no shrinking and no database: every example costs a call
@@ -29,7 +30,8 @@ from hypothesis.database import (
     ReadOnlyDatabase,
 )
 
-__all__ = ["DB_ENV", "PROFILE_ENV", "PROFILES", "example_database", "load_profile", "register_profiles"]
+__all__ = ["DB_ENV", "PROFILE_ENV", "PROFILES", "example_database", "load_profile", "register_profiles",
+           "use_cache_home"]
 
 PROFILE_ENV = "CONTRACTS_PROFILE"
 DB_ENV = "CONTRACTS_EXAMPLE_DB"
@@ -79,6 +81,22 @@ def example_database(spec: str | None) -> ExampleDatabase | None:
         raise DatabaseSpecError(f"unknown example database {spec!r}: use none, memory, a directory, "
                                 "redis://host:port/db, readonly:<spec>, or several joined by '+'")
     return DirectoryBasedExampleDatabase(spec)
+
+
+def use_cache_home(environ: Mapping[str, str] | None = None) -> str | None:
+    """Point Hypothesis's storage (example database, constants cache) at the user's cache folder
+    (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``modelslab-mock/hypothesis``) instead of a
+    ``.hypothesis`` folder in the current one; ``HYPOTHESIS_STORAGE_DIRECTORY`` still wins.
+    Returns the folder chosen (None when the environment chose)."""
+    env = os.environ if environ is None else environ
+    if env.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return None
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    home = os.path.join(base, "modelslab-mock", "hypothesis")
+    set_hypothesis_home_dir(home)
+    return home
 
 
 def register_profiles(database: str | None = None, environ: Mapping[str, str] | None = None) -> None:

@@ -173,10 +173,11 @@ def _pytest_args(options: RunOptions) -> list[str]:
 
 def run(options: RunOptions) -> int:
     """Run the suite against ``options.target``; returns pytest's exit code (0 = passed)."""
-    from contracts.run.profiles import load_profile
+    from contracts.run.profiles import load_profile, use_cache_home
     from contracts.run.schemathesis_bridge import load_schema
     from contracts.run.suite import state
 
+    use_cache_home()  # Hypothesis writes nothing into the folder the run was started from
     profile = load_profile(options.profile or ("real-api" if options.target == "real" else None),
                            options.example_db)
     if options.key:

@@ -94,3 +94,22 @@ def test_a_failure_found_on_one_machine_is_replayed_first_on_another(redis_url):
     assert shrunk == 10**6
     second_seen = machine()
     assert second_seen[0] == shrunk  # replayed from the shared database before anything new
+
+def test_a_contract_run_writes_no_hypothesis_folder_where_it_was_started(tmp_path):
+    """``contracts run`` in any folder: Hypothesis's storage goes to the user's cache, not ./.hypothesis."""
+    started_in, cache = tmp_path / "project", tmp_path / "cache"
+    started_in.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    env["XDG_CACHE_HOME"] = str(cache)
+    done = subprocess.run([sys.executable, "-m", "contracts.cli", "run", "--target", "mock", "--max-examples", "2",
+                           "--stateful-steps", "2", "-k", "inpaint"], cwd=started_in, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert os.listdir(started_in) == [], "nothing written where the run was started"
+    assert (cache / "modelslab-mock" / "hypothesis").is_dir()
+
+
+def test_the_hypothesis_storage_variable_wins_over_the_cache_folder():
+    from contracts.run.profiles import use_cache_home
+
+    assert use_cache_home({"HYPOTHESIS_STORAGE_DIRECTORY": "/somewhere"}) is None
