@@ -1,7 +1,7 @@
 """A two-minute look at the hot path: the figures of ``make bench`` that the speed work moves.
 
-``python bench/hotpath.py [--duration S] [--runs N]`` starts the mock and the trivial-Flask
-ceiling exactly as ``bench/run.py`` does, loads the validated ``POST /inpaint`` and a fetch at
+``python bench/hotpath.py [--duration S] [--runs N]`` starts the mock (``mockserver run``
+defaults, or ``--state``) and the raw-WSGI ceiling exactly as ``bench/run.py`` does, loads the validated ``POST /inpaint`` and a fetch at
 16 connections with wrk, and prints req/s and the server's CPU per request; then the cold start
 to the first answer. No Prism, no images, no full store: use it between changes, and
 ``make bench`` for the figures to quote.
@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per cell (default 5)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--state", action="store_true", help="the mock with --state DIR (SQLite), not in memory")
     parser.add_argument("--cold", type=int, default=5, help="cold starts to time (0: none)")
     parser.add_argument("--no-ceiling", action="store_true")
     args = parser.parse_args(argv)
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as scratch:
         port = bench.free_port()
-        store = f"sqlite:///{scratch}/hot.sqlite3"
-        mock = bench.Server("mock", bench.mock_command(port, args.workers, args.threads, store), port)
+        extra = ["--workers", str(args.workers)] + (["--state", scratch] if args.state or args.workers > 1 else [])
+        mock = bench.Server("mock", bench.mock_command(port, *extra), port)
         mock.start(bench.post_ok(f"{bench.API}/inpaint", bench.BODY))
         time.sleep(1.5)
         bench.wait_until_idle(mock)
@@ -67,15 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_ceiling:
         port = bench.free_port()
         ceiling = bench.Server("ceiling", [sys.executable, str(bench.BENCH / "ceiling_app.py"), str(port),
-                                           str(args.workers), str(args.threads)], port)
+                                           str(args.workers)], port)
         ceiling.start(bench.post_ok(f"{bench.API}/inpaint", bench.BODY))
         bench.wait_until_idle(ceiling)
         try:
-            cell("POST, trivial Flask", ceiling, f"{ceiling.url}{bench.API}/inpaint", body=body)
+            cell("POST, raw WSGI", ceiling, f"{ceiling.url}{bench.API}/inpaint", body=body)
         finally:
             ceiling.stop()
     if args.cold:
-        starts = bench.cold_starts(args.workers, args.threads, args.cold)
+        starts = bench.cold_starts(args.cold, *(["--workers", str(args.workers), "--state", "/tmp"] if args.workers > 1 else []))
         print(f"cold start: median {statistics.median(starts):.3f} s, runs {[round(s, 3) for s in starts]}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
