@@ -170,7 +170,7 @@ def _run_granian(state: MockState, config: MockConfig, on_ready: Callable[[], No
     # Flask is built in each worker after its first second (or on its first non-API request):
     # the API's POST routes are answered by the fast path without it, so the first answer is quick.
     _LOADED = (state, front_app(state))
-    _AGES = multiprocessing.Value("i", 0)
+    _AGES = multiprocessing.Value("i", 0) if config.workers > 1 else None
     state.store.close()  # no connection may cross the fork: each worker opens its own
     _freeze_heap()  # before the fork: workers share these pages and never collect them
     server = Server(_Target(config), **granian_options(config))
