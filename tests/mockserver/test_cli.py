@@ -81,7 +81,7 @@ def _one_line_failure(capsys, argv: list[str]) -> str:
     ([], {"MOCKSERVER_PROCESSING_RATIO": "2"}, "processing_ratio must be between 0 and 1"),
     ([], {"MOCKSERVER_STRICT": "perhaps"}, "MOCKSERVER_STRICT: strict must be true or false"),
     (["--host", "no-such-host.invalid"], {}, "use --host 127.0.0.1"),
-    (["--workers", "2", "--store", "memory"], {}, "needs a shared store"),
+    (["--workers", "2"], {}, "--workers 2 needs state the workers share: add --state DIR"),
 ])
 def test_start_up_problems_are_one_line_and_exit_2(capsys, monkeypatch, argv, env, expected):
     for name, value in env.items():
