@@ -149,6 +149,9 @@ class MockConfig:
     fault_outage_ratio: float = 0.0  # share answered by a 503 gateway page
     fault_reset_ratio: float = 0.0  # share whose connection is reset (after handling)
     fault_truncated_ratio: float = 0.0  # share whose JSON body is cut in half (after handling)
+    # Replay (mockserver/record/replay.py): answer with episodes recorded by `mockserver record`.
+    replay: str | None = None  # cassette folder; matching requests get their recorded episode
+    on_miss: str = "generate"  # a request no episode matches: generate (say so) or error
     journal: bool = True  # record requests for GET /__mock/requests (capped by max_log_entries)
     max_body_bytes: int = 32 * 1024 * 1024  # larger bodies: 413 "Invalid API Request", unread (fits 2 data-URI images)
     # Exposure (mockserver/web/admin.py): /__mock/ needs this token when set; a non-loopback bind sets one.
@@ -180,6 +183,8 @@ class MockConfig:
         for name in ("workers", "threads", "max_jobs", "max_log_entries", "max_body_bytes", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.on_miss not in ("generate", "error"):
+            raise ConfigError(f"on_miss must be generate or error, not {self.on_miss!r}")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"log_format must be text or json, not {self.log_format!r}")
         for name in ("header_timeout", "body_timeout"):

@@ -53,6 +53,8 @@ HELP: dict[str, tuple[str, str]] = {
     "eta_min": ("Answers", "shortest eta of a queued job, seconds"),
     "eta_max": ("Answers", "longest eta of a queued job, seconds"),
     "eta_distribution": ("Answers", "how etas are drawn between eta_min and eta_max: uniform or loguniform"),
+    "replay": ("Answers", "cassette folder from `mockserver record`: matching requests replay their recorded episode"),
+    "on_miss": ("Answers", "with --replay, a request no episode matches: generate (as usual, with a warning) or error"),
     # State
     "state": ("State", "keep jobs, rules, the journal and the clock in a SQLite file in DIR: shared by the "
                        "workers, kept across restarts (without it: in memory, empty at every start)"),
@@ -104,6 +106,7 @@ _DEFAULT_WORDS = {
     "admin_token": "none (generated for a non-loopback host)",
     "state": "none: in memory, empty at every start",
     "image_dir": "none",
+    "replay": "none",
     "image_url_map": "the docs' two CompVis URLs",
     "keys": "none",
 }
@@ -115,12 +118,13 @@ METAVARS = {"host": "HOST", "public_url": "URL", "admin_token": "TOKEN", "spec":
             "state": "DIR", "image_dir": "DIR", "store_prefix": "PREFIX", "latency": "SPEC",
             "latency_generate": "SPEC", "latency_inpaint": "SPEC", "latency_fetch": "SPEC", "latency_image": "SPEC", "webhook_delay": "SPEC",
             "seed": "N", "models": "ID,ID", "image_allow_hosts": "HOST,HOST", "webhook_allow_hosts": "HOST,HOST",
-            "nsfw_words": "WORD,WORD"}
+            "nsfw_words": "WORD,WORD", "replay": "DIR"}
 
 #: Settings that take one of a few words.
 CHOICES: dict[str, tuple[str, ...]] = {
     "profile": tuple(sorted(PROFILES)),
     "log_format": ("text", "json"),
+    "on_miss": ("generate", "error"),
     "eta_distribution": ("uniform", "loguniform"),
 }
 

@@ -23,6 +23,7 @@ from mockserver.behaviours import bodies
 from mockserver.behaviours.registry import Behaviour, register
 from mockserver.engine import errors
 from mockserver.engine.normalise import effective_params
+from mockserver.engine.variants import Choice
 from mockserver.images.artefacts import own_output
 from mockserver.state.jobs import Job
 
@@ -75,6 +76,9 @@ class Generate(_Family):
 
     def answer(self, engine: "Engine", incoming: "Incoming", body: dict[str, Any], owner: str,
                prefer: "Directive", warnings: list[str], trace: "_Trace") -> "Outcome":
+        replayed = self._replayed(engine, body, owner, warnings)
+        if replayed is not None and not isinstance(replayed, Choice):
+            return replayed
         if self.model_required and not engine.config.model_allowed(body.get("model_id", "")):
             return engine._error(errors.model_not_found(), warnings, owner)
         for name in self.images:
@@ -83,12 +87,14 @@ class Generate(_Family):
                 warnings.append(check.warning)
             if check.error is not None:
                 return engine._error(check.error, warnings, owner)
-        choice = engine._choose(prefer, body, trace)
+        choice = replayed if replayed is not None else engine._choose(prefer, body, trace)
         trace.reason = choice.source
         special = engine._special(incoming.operation, choice, owner, warnings)
         if special is not None:
             return special
         job = self._new_job(engine, body, owner, choice)
+        if replayed is not None and engine.replay is not None:
+            engine.replay.shape_job(job, choice.source)
         if job.webhook:
             job.webhook_status = "pending"
             engine.store.put_job(job)  # stored before a delivery thread can look at it
@@ -97,6 +103,25 @@ class Generate(_Family):
             trace.unsaved_job = job  # stored with the journal entry, before the answer is sent
         # The answer describes the job as it was made: eta is exactly the one chosen (replayable).
         return engine._job_outcome(job, incoming.base_url, owner, warnings, now=job.created_at)
+
+    def _replayed(self, engine: "Engine", body: dict[str, Any], owner: str, warnings: list[str]) -> Any:
+        """Under ``--replay``: the recorded episode's choice, its recorded error answer, or None."""
+        library = engine.replay
+        if library is None:
+            return None
+        found = library.find(self.base_path + self.op.path, body)
+        if found is None:
+            if library.on_miss == "error":
+                return engine._error(errors.no_episode(), warnings, owner)
+            warnings.append("no recorded episode matches this request; generated as usual")
+            return None
+        warnings.append(found.warning)
+        if found.variant == "error":
+            from mockserver.engine.pipeline import Outcome
+
+            return Outcome(found.status, found.body, dict(found.headers), warnings, "error", owner)
+        return Choice(variant=found.variant, eta=found.eta if found.variant == "processing" else None,
+                      outcome=found.outcome, source=f"replay:{found.episode}")
 
     def track_id(self, parsed: Any) -> Any:
         """The ``track_id`` a request carries (the journal files the request under it)."""

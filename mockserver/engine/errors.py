@@ -35,6 +35,7 @@ HTTP_STATUS = {
     "rate_limit": 429,
     "unable_to_fetch_image": 422,
     "server": 500,
+    "no_episode": 404,
 }
 
 
@@ -82,6 +83,12 @@ def job_not_found(job_id: str) -> ApiError:
 def unable_to_fetch_image(field_name: str, message: str = "Unable to fetch image from provided URL") -> ApiError:
     """An init/mask image that is not an image, cannot be read, or is too large (DOCS2 wording)."""
     return ApiError("unable_to_fetch_image", {"status": "error", "message": message, "field": field_name})
+
+
+def no_episode() -> ApiError:
+    """``--replay`` with ``--on-miss error``: no recorded episode matches the request."""
+    return ApiError("no_episode", {"status": "error", "message": "No recorded episode matches this request",
+                                   "tip": "record it with mockserver record, or run with --on-miss generate"})
 
 
 def field_errors(messages: dict[str, list[str]]) -> ApiError:

@@ -178,6 +178,11 @@ class Engine:
             timeout=config.webhook_timeout, retries=config.webhook_retries, backoff=config.webhook_backoff,
             workers=config.webhook_workers, queue_size=config.webhook_queue_size,
         )
+        self.replay = None  # episodes recorded by `mockserver record` (--replay DIR)
+        if config.replay:
+            from mockserver.record.replay import ReplayLibrary
+
+            self.replay = ReplayLibrary(config.replay, config.on_miss)
         words = [re.escape(w) for w in config.nsfw_words if w]
         self._nsfw = re.compile(r"\b(?:" + "|".join(words) + r")\b", re.IGNORECASE) if words else None
 

@@ -74,8 +74,11 @@ class ReplayLibrary:
         self._by_key: dict[str, list[Replay]] = {}
         self._turn: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._by_id: dict[str, Replay] = {}
         for episode in Cassette(self.folder).episodes():
-            self._by_key.setdefault(episode.match, []).append(_replay_of(episode))
+            replay = _replay_of(episode)
+            self._by_key.setdefault(episode.match, []).append(replay)
+            self._by_id[episode.id] = replay
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_key.values())
@@ -89,6 +92,16 @@ class ReplayLibrary:
             turn = self._turn.get(key, 0)
             self._turn[key] = turn + 1
         return found[turn % len(found)]
+
+    def shape_job(self, job: Any, source: str) -> None:
+        """Give a new job the recorded output count and size (``source`` is ``replay:NNNN``)."""
+        replay = self._by_id.get(source.removeprefix("replay:"))
+        if replay is None:
+            return
+        if replay.samples:
+            job.samples = replay.samples
+        if replay.width and replay.height:
+            job.width, job.height = replay.width, replay.height
 
     def reset(self) -> None:
         with self._lock:

@@ -195,3 +195,46 @@ def test_lint_reads_the_requests_a_recording_saw_accepted(recorded, tmp_path):
     episode["submit"]["request_body"]["samples"] = 9  # accepted upstream, above the spec's maximum
     path.write_text(json.dumps(episode))
     assert "0001.json#/samples: 9 is greater than the maximum of 4" in lint().stdout
+
+
+def warnings_of(answer: requests.Response) -> str:
+    return answer.headers.get("X-Mock-Warnings", "")
+
+
+def test_replay_serves_the_recorded_episodes_offline_on_the_mock_clock(recorded):
+    """The upstream is gone; the episodes answer, the queued one finishes when the clock says so."""
+    cassette, _answers = recorded
+    other_key = "sk-replay-user-42"
+    with mock_process("--replay", str(cassette), "--seed", "9") as (url, _proc):
+        at_once = requests.post(url + API + "/inpaint", json=body(key=other_key), timeout=10)
+        assert at_once.json()["status"] == "success"
+        assert "replayed recorded episode 0001" in warnings_of(at_once)
+        image = requests.get(at_once.json()["output"][0], timeout=10)
+        assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+        queued = requests.post(url + API + "/inpaint", json=body(key=other_key, prompt="a queued cat",
+                                                                 track_id="ignored-42"), timeout=10)
+        job = queued.json()
+        assert job["status"] == "processing" and "replayed recorded episode 0002" in warnings_of(queued)
+        assert 0.9 <= job["eta"] < 10
+        fetch = f"{url}{API}/fetch/{job['id']}"
+        assert requests.post(fetch, json={"key": other_key}, timeout=10).json()["status"] == "processing"
+        moved = requests.post(url + "/__mock/clock", json={"advance": 30, "key": other_key}, timeout=10)
+        assert moved.status_code == 200
+        done = requests.post(fetch, json={"key": other_key}, timeout=10).json()
+        assert done["status"] == "success" and len(done["output"]) == 1
+
+        missed = requests.post(url + API + "/inpaint", json=body(key=other_key, prompt="never recorded"),
+                               timeout=10)
+        assert missed.json()["status"] in ("success", "processing")
+        assert "no recorded episode matches this request; generated as usual" in warnings_of(missed)
+
+
+def test_replay_on_miss_error_answers_an_error(recorded):
+    cassette, _answers = recorded
+    with mock_process("--replay", str(cassette), "--on-miss", "error") as (url, _proc):
+        missed = requests.post(url + API + "/inpaint", json=body(prompt="never recorded"), timeout=10).json()
+        hit = requests.post(url + API + "/inpaint", json=body(), timeout=10).json()
+    assert missed == {"status": "error", "message": "No recorded episode matches this request",
+                      "tip": "record it with mockserver record, or run with --on-miss generate"}
+    assert hit["status"] == "success"
