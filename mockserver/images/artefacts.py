@@ -13,9 +13,10 @@ Two moments, two budgets:
   a broken URL fails the request as it would on the real service; its bytes are kept for the
   render.
 * **On the first GET** of an output URL (``render_output``) the init and mask images are
-  resolved in full, the output is rendered (``mockserver.images.render``: unmasked pixels from the
-  init image, the masked area painted from seed and prompt) and kept in a size-capped LRU
-  cache. A problem found only now (a corrupt image behind a good signature) gives a
+  resolved in full, the output is rendered (``mockserver.images.render``, by the job's
+  ``render["mode"]``: text2img paints from seed and prompt alone, img2img transforms the init image
+  by ``render["strength"]``, inpaint keeps the unmasked pixels of the init image and paints the
+  masked area; a job without a mode is an inpaint) and kept in a size-capped LRU cache. A problem found only now (a corrupt image behind a good signature) gives a
   placeholder and an ``X-Mock-Warnings`` header, never an error for a job already accepted.
 
 An init or mask image that is an output URL of this mock is looked up in the store and rendered,
@@ -47,7 +48,7 @@ from mockserver.images.sources import (
     decode_image,
     resolve,
 )
-from mockserver.images.render import RenderSpec, encode_base64, render
+from mockserver.images.render import MODES, RenderSpec, encode_base64, render
 from mockserver.state.jobs import Job
 from mockserver.images.netpolicy import FetchError, FetchRefused, FetchTooLarge, NetPolicy
 
@@ -107,6 +108,18 @@ def _png_pixels(head: bytes) -> int | None:
         width, height = struct.unpack(">II", head[16:24])
         return width * height
     return None
+
+
+def render_strength(value: Any, default: float = 0.7) -> float:
+    """A job's ``strength`` as the renderer takes it: a number in [0, 1] (a numeric string too,
+    from an old job or a lenient client), else ``default`` (the API's default, 0.7)."""
+    if isinstance(value, bool):
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if 0.0 <= number <= 1.0 else default
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -260,11 +273,16 @@ class Artefacts:
             return Rendered(cached, mimetype, notes.decode().split("\n") if notes else [])
         warnings: list[str] = []
         render_args = job.render or {}
-        init = self._source(render_args.get("init_image"), "init_image", warnings, _depth)
-        mask = self._source(render_args.get("mask_image"), "mask_image", warnings, _depth)
+        mode = render_args.get("mode") if render_args.get("mode") in MODES else "inpaint"
+        init = mask = None
+        if mode != "text2img":
+            init = self._source(render_args.get("init_image"), "init_image", warnings, _depth)
+        if mode == "inpaint":
+            mask = self._source(render_args.get("mask_image"), "mask_image", warnings, _depth)
         kind = render_args.get("safety_checker_type") or "sensitive_content_text"
         spec = RenderSpec(job.width, job.height, job.seed, str(render_args.get("prompt") or ""), index,
-                          nsfw_blank=job.nsfw and kind not in ("blur", "pixelate"))
+                          nsfw_blank=job.nsfw and kind not in ("blur", "pixelate"), mode=mode,
+                          strength=render_strength(render_args.get("strength")))
         png = render(spec, init, mask)
         if job.nsfw:
             png = _censor(png, kind)

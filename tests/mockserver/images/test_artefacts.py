@@ -336,3 +336,38 @@ def test_images_are_not_rendered_while_answering_the_post(make_app, valid_body, 
     monkeypatch.setattr("mockserver.images.artefacts.render", lambda *a: pytest.fail("rendered during the POST"))
     assert post(app.test_client(), valid_body).json["status"] == "success"
     assert mock_state(app).engine.artefacts.cache.stats()["items"] == 0
+
+
+def _job(render_args, **overrides):
+    from mockserver.state.jobs import Job
+
+    values = dict(id=1, owner="o", created_at=0.0, ready_at=0.0, outcome="success",
+                  file_prefix="00000000-0000-4000-8000-000000000001", samples=1, width=64, height=48, seed=5,
+                  generation_time=1.0, meta={}, render=render_args)
+    values.update(overrides)
+    return Job(**values)
+
+
+def test_a_jobs_render_mode_picks_how_its_output_is_made():
+    from mockserver.images.render import RenderSpec, render
+
+    init = data_uri(png((64, 48), (200, 30, 40)))
+    mask = data_uri(png((64, 48), (255, 255, 255)))
+    made = lambda mode, **extra: Artefacts().render_output(  # noqa: E731
+        _job({"prompt": "a cat", "init_image": init, "mask_image": mask, "mode": mode, **extra}), 0).data
+    painted = render(RenderSpec(64, 48, 5, "a cat", 0, mode="text2img"), None, None)
+    assert made("text2img") == painted  # the prompt alone: the images are not even read
+    assert made("inpaint") == painted  # an all-white mask repaints everything
+    red = Image.new("RGB", (64, 48), (200, 30, 40))
+    assert made("img2img", strength=0.5) == render(RenderSpec(64, 48, 5, "a cat", 0, mode="img2img", strength=0.5),
+                                                   red, None)
+    assert made("img2img", strength=0.5) != made("img2img", strength=0.9)
+    assert made(None) == made("inpaint")  # jobs stored before modes existed are inpaints
+
+
+@pytest.mark.parametrize("value, expected", [(0.25, 0.25), ("0.4", 0.4), (1, 1.0), (None, 0.7), (True, 0.7),
+                                             ("strong", 0.7), (1.5, 0.7), (float("nan"), 0.7), (10 ** 400, 0.7)])
+def test_a_stored_strength_is_read_leniently(value, expected):
+    from mockserver.images.artefacts import render_strength
+
+    assert render_strength(value) == expected

@@ -242,3 +242,86 @@ def test_deterministic_across_processes():
         [sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True, check=True
     )
     assert there.stdout == here
+
+
+# --------------------------------------------------------------------- text2img and img2img
+
+
+def luminance_correlation(a: Image.Image, b: Image.Image) -> float:
+    """Pearson correlation of two same-size images' greyscale pixels (1 = same picture)."""
+    xs, ys = a.convert("L").tobytes(), b.convert("L").tobytes()
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    vx, vy = sum((x - mx) ** 2 for x in xs), sum((y - my) ** 2 for y in ys)
+    return cov / (vx * vy) ** 0.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(width=sizes, height=sizes, seed=seeds, prompt=prompts, index=st.integers(0, 3))
+def test_property_text2img_is_size_true_deterministic_and_ignores_the_images(width, height, seed, prompt, index):
+    made = RenderSpec(width, height, seed, prompt, index, mode="text2img")
+    alone = render(made, None, None)
+    assert decode(alone).size == (width, height)
+    assert render(made, noise("RGB", (9, 9), 1), noise("L", (9, 9), 2)) == alone
+
+
+def test_text2img_follows_the_seed_and_the_colours_the_prompt_names():
+    base = render(spec(width=128, height=128, mode="text2img"), None, None)
+    assert mean_difference(base, render(spec(width=128, height=128, seed=2, mode="text2img"), None, None)) > 20
+    means = {}
+    for word in ("red", "green", "blue"):
+        stats = [ImageStat.Stat(decode(render(spec(seed=s, prompt=f"a {word} bench", mode="text2img"), None, None)))
+                 for s in range(20)]
+        means[word] = [sum(st.mean[band] for st in stats) / len(stats) for band in range(3)]
+    assert max(range(3), key=means["red"].__getitem__) == 0
+    assert max(range(3), key=means["green"].__getitem__) == 1
+    assert max(range(3), key=means["blue"].__getitem__) == 2
+    assert images.prompt_colours("Red sky, BLUE sea, red boat") == [images.COLOUR_WORDS["red"],
+                                                                   images.COLOUR_WORDS["blue"]]
+
+
+def test_img2img_strength_zero_is_the_init_image_and_the_mask_is_ignored():
+    init = noise("RGB", (64, 48), 11)
+    out = render(spec(mode="img2img", strength=0.0), init, Image.new("L", (64, 48), 255))
+    assert decode(out).tobytes() == init.tobytes()
+    assert render(spec(mode="img2img"), init, None) == render(spec(mode="img2img"), init, noise("L", (8, 8), 3))
+
+
+def test_img2img_moves_further_from_the_init_image_the_higher_the_strength():
+    init = overture()
+    out = {s: decode(render(spec(width=256, height=256, mode="img2img", strength=s), init, None))
+           for s in (0.1, 0.3, 0.5, 0.7, 0.9, 1.0)}
+    resized = expected_init(init, (256, 256))
+    distance = [sum(ImageStat.Stat(ImageChops.difference(out[s], resized)).mean) / 3 for s in sorted(out)]
+    assert distance == sorted(distance) and distance[0] < 8 < 20 < distance[-1], distance
+    for low, high in zip(distance, distance[1:]):
+        assert high - low > 2  # each step of strength is a visible step away
+
+
+def test_img2img_stays_visibly_related_to_the_init_image_and_text2img_does_not():
+    init = overture()
+    resized = expected_init(init, (128, 128))
+    for seed in range(3):
+        transformed = decode(render(spec(width=128, height=128, seed=seed, mode="img2img", strength=0.7), init, None))
+        painted = decode(render(spec(width=128, height=128, seed=seed, mode="text2img"), init, None))
+        assert luminance_correlation(transformed, resized) > 0.75
+        assert abs(luminance_correlation(painted, resized)) < 0.3
+
+
+def test_img2img_depends_on_the_init_image_the_seed_and_the_prompt():
+    a, b = noise("RGB", (64, 48), 1), noise("RGB", (64, 48), 2)
+    base = render(spec(mode="img2img"), a, None)
+    assert render(spec(mode="img2img"), b, None) != base
+    assert render(spec(mode="img2img", seed=9), a, None) != base
+    assert render(spec(mode="img2img", prompt="a green bench"), a, None) != base
+    assert render(spec(mode="img2img"), a.copy(), None) == base
+    out = decode(render(spec(mode="img2img"), None, None))  # no init: the placeholder, transformed
+    assert out.size == (64, 48)
+
+
+@pytest.mark.parametrize("bad", [dict(mode="outpaint"), dict(strength=1.5), dict(strength=-0.1),
+                                 dict(strength=float("nan"))])
+def test_invalid_modes_and_strengths_rejected(bad):
+    with pytest.raises(ValueError):
+        spec(**bad)
