@@ -194,9 +194,13 @@ def test_a_wrong_type_in_any_field_is_an_error_for_that_field(probe, valid_body,
 
 @pytest.mark.parametrize("field", ["width", "height", "samples", "steps", "clip_skip", "guidance_scale", "strength"])
 def test_numbers_written_as_nonsense_text_are_field_errors_in_compat_mode_too(probe, valid_body, field):
-    for value in ["lots", "1e999", "NaN", "-Infinity", "", "0x200", "512px", "9" * 5000]:
+    for value in ["lots", "1e999", "NaN", "-Infinity", "0x200", "512px", "9" * 5000]:
         body = probe.refused(json.dumps(dict(valid_body, **{field: value})))
         assert isinstance(body["message"], dict) and field in body["message"], (value[:20], body)
+    # "" is what form tools send for "not set" (Laravel's ConvertEmptyStringsToNull): compat reads it as absent
+    answer = probe.client.post(INPAINT, data=json.dumps(dict(valid_body, **{field: ""})), content_type="application/json")
+    assert answer.get_json()["status"] in ("success", "processing"), answer.get_json()
+    assert f'{field}: "" treated as absent' in answer.headers["X-Mock-Warnings"]
 
 
 def test_the_fetch_forms_refuse_wrong_types_too(probe):
