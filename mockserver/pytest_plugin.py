@@ -120,6 +120,8 @@ class MockServer:
 
 # -- options ----------------------------------------------------------------------------------------
 
+_REDACTOR: "pytest.StashKey[Any]" = pytest.StashKey()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("modelslab-mock", "ModelsLab mock and contract targets")
@@ -136,6 +138,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from contracts.core.redact import Redactor
+
+    # One redactor for the session: keys registered by its targets are masked in its reports and
+    # never outlive it (a second session in the same process starts clean).
+    config.stash[_REDACTOR] = Redactor().__enter__()
     config.addinivalue_line("markers", "contract_target(name): this test's contract_target (mock, inprocess, "
                                        "real or a URL), whatever --contract-target says")
     name = config.getoption("--contracts-profile", default=None)
@@ -143,6 +150,13 @@ def pytest_configure(config: pytest.Config) -> None:
         from contracts.run.profiles import load_profile
 
         load_profile(name, config.getoption("--contracts-example-db", default=None))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    redactor = config.stash.get(_REDACTOR, None)
+    if redactor is not None:
+        redactor.__exit__(None, None, None)
+        del config.stash[_REDACTOR]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from werkzeug.serving import make_server
 
+from contracts.core.redact import Redactor
 from contracts.core.spec import docs_example_bytes
 from mockserver import MockConfig, create_app
 
@@ -24,6 +25,13 @@ VALID_BODY: dict[str, Any] = {
 }
 
 INPAINT = "/api/v6/images/inpaint"
+
+
+@pytest.fixture(autouse=True)
+def _own_secrets() -> Iterator[Redactor]:
+    """Each test is its own run for redaction: secrets it registers end with it."""
+    with Redactor() as redactor:
+        yield redactor
 
 
 @pytest.fixture

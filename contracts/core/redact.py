@@ -3,7 +3,15 @@
 An API key must never leave the process it was sent to. Rather than each sink remembering
 which fields are secret, they all pass data through ``redact`` (structured data) or
 ``redact_text`` (strings that may quote a body), which use the same list of secret field names
-plus any secret values registered at run time (the key a test run uses).
+plus the secret values of the current run (the key a test run uses, an admin token).
+
+Those values belong to one ``Redactor`` per run, never to the process: a run (``contracts run``,
+a pytest session with the ``modelslab_mock`` plugin) makes one and activates it for its
+duration (``with Redactor() as redactor:``); it is held in a ``ContextVar``, so two runs in one
+process (or two threads, each with its own) never see each other's secrets, and nothing is left
+behind when a run ends. ``register_secret`` adds to the active one; outside any run the first
+registration starts one for the current context (thread or task). Sinks may also take a
+``Redactor`` explicitly (``redactor.text(...)``).
 """
 
 from __future__ import annotations
@@ -11,10 +19,11 @@ from __future__ import annotations
 import json
 import re
 import threading
+from contextvars import ContextVar, Token
 from typing import Any, Iterable
 
-__all__ = ["MASK", "SECRET_FIELDS", "mask_registered", "redact", "redact_json_members", "redact_text",
-           "register_secret"]
+__all__ = ["MASK", "SECRET_FIELDS", "Redactor", "current_redactor", "mask_registered", "redact",
+           "redact_json_members", "redact_text", "register_secret", "registered_secrets"]
 
 MASK = "***"
 
@@ -22,8 +31,6 @@ MASK = "***"
 SECRET_FIELDS = frozenset({"key", "api_key", "apikey", "authorization", "x-api-key", "token", "admin_token",
                            "x-mock-admin-token"})
 
-_secrets: set[str] = set()
-_lock = threading.Lock()
 _NAMES = "|".join(re.escape(f) for f in sorted(SECRET_FIELDS, key=len, reverse=True))
 _FIELD_RE = re.compile(
     r'(?P<prefix>["\']?\b(?:' + _NAMES + r')\b["\']?\s*[:=]\s*)'
@@ -40,11 +47,73 @@ _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _OTHER_ESCAPE = re.compile(r"\\(.)", re.S)
 
 
+class Redactor:
+    """The secret values of one run, masked (with the shared field-name list) in every sink.
+
+    ``with Redactor() as redactor:`` makes it the current one for this context; ``register``
+    adds a value (4 characters or more: shorter ones would mask ordinary text).
+    """
+
+    def __init__(self, values: Iterable[str] = ()):
+        self._lock = threading.Lock()
+        self._values: frozenset[str] = frozenset(v for v in values if isinstance(v, str) and len(v) >= 4)
+        self._tokens: list[Token[Redactor | None]] = []
+
+    def register(self, value: str | None) -> None:
+        """Mask this exact value from now on (e.g. the key from MODELSLAB_API_KEY)."""
+        if isinstance(value, str) and len(value) >= 4 and value not in self._values:
+            with self._lock:
+                self._values = self._values | {value}
+
+    @property
+    def values(self) -> frozenset[str]:
+        """The registered values (an immutable snapshot: usable as a cache key)."""
+        return self._values
+
+    def redact(self, data: Any) -> Any:
+        """A copy of ``data`` with every secret field's value, and every registered value, masked."""
+        return _redact(data, self._values)
+
+    def text(self, text: str, extra: Iterable[str] = ()) -> str:
+        """``redact_text`` with this run's values."""
+        return _redact_text(text, self._values, extra)
+
+    def mask(self, text: str) -> str:
+        """Only the registered values (for text where ``"key": ...`` pairs are not secrets)."""
+        return _mask_values(text, self._values)
+
+    def __enter__(self) -> "Redactor":
+        self._tokens.append(_CURRENT.set(self))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _CURRENT.reset(self._tokens.pop())
+
+
+_CURRENT: ContextVar[Redactor | None] = ContextVar("contracts_redactor", default=None)
+
+
+def current_redactor() -> Redactor | None:
+    """The redactor of the run this code runs in (None outside any run)."""
+    return _CURRENT.get()
+
+
+def registered_secrets() -> frozenset[str]:
+    """The current run's registered values (empty outside a run)."""
+    redactor = _CURRENT.get()
+    return redactor.values if redactor is not None else frozenset()
+
+
 def register_secret(value: str | None) -> None:
-    """Mask this exact value in every later ``redact_text`` (e.g. the key from MODELSLAB_API_KEY)."""
-    if value and len(value) >= 4:
-        with _lock:
-            _secrets.add(value)
+    """Mask this exact value in every later ``redact_text`` of the current run; outside a run,
+    the first registration starts a redactor for the current context."""
+    if not (isinstance(value, str) and len(value) >= 4):
+        return
+    redactor = _CURRENT.get()
+    if redactor is None:
+        redactor = Redactor()
+        _CURRENT.set(redactor)
+    redactor.register(value)
 
 
 def _is_secret_name(name: Any) -> bool:
@@ -52,13 +121,19 @@ def _is_secret_name(name: Any) -> bool:
 
 
 def redact(data: Any) -> Any:
-    """A copy of ``data`` with every secret field's value replaced by ``***``."""
+    """A copy of ``data`` with every secret field's value replaced by ``***`` (and the current
+    run's registered values masked in strings)."""
+    return _redact(data, registered_secrets())
+
+
+def _redact(data: Any, values: frozenset[str]) -> Any:
     if isinstance(data, dict):
-        return {k: (MASK if _is_secret_name(k) and v not in (None, "") else redact(v)) for k, v in data.items()}
+        return {k: (MASK if _is_secret_name(k) and v not in (None, "") else _redact(v, values))
+                for k, v in data.items()}
     if isinstance(data, (list, tuple)):
-        return [redact(v) for v in data]
+        return [_redact(v, values) for v in data]
     if isinstance(data, str):
-        return redact_text(data) if _secrets else data
+        return _redact_text(data, values) if values else data
     return data
 
 
@@ -111,23 +186,25 @@ def redact_json_members(text: str) -> str:
 
 
 def redact_text(text: str, extra: Iterable[str] = ()) -> str:
-    """Mask ``"key": "..."``-style pairs (the name in any JSON spelling) and every registered (or
-    ``extra``) secret value."""
+    """Mask ``"key": "..."``-style pairs (the name in any JSON spelling), every value registered
+    in the current run and every ``extra`` secret value."""
+    return _redact_text(text, registered_secrets(), extra)
+
+
+def _redact_text(text: str, values: frozenset[str], extra: Iterable[str] = ()) -> str:
     if '"' in text:  # JSON-ish text: member names may be spelled with escapes, values cut short
         text = redact_json_members(text)
     text = _BEARER_RE.sub(lambda m: f"{m[1]} {MASK}", text)
     text = _FIELD_RE.sub(_mask_match, text)
-    with _lock:
-        values = sorted(set(_secrets).union(v for v in extra if v), key=len, reverse=True)
-    for value in values:
+    return _mask_values(text, values.union(v for v in extra if v))
+
+
+def _mask_values(text: str, values: Iterable[str]) -> str:
+    for value in sorted(values, key=len, reverse=True):
         text = text.replace(value, MASK)
     return text
 
 
 def mask_registered(text: str) -> str:
-    """Mask only the registered secret values (for text where ``"key": ...`` pairs are not secrets)."""
-    with _lock:
-        values = sorted(_secrets, key=len, reverse=True)
-    for value in values:
-        text = text.replace(value, MASK)
-    return text
+    """Mask only the current run's registered values (for text where ``"key": ...`` pairs are not secrets)."""
+    return _mask_values(text, registered_secrets())

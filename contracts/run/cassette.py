@@ -16,36 +16,40 @@ from typing import Any
 
 import yaml
 
-from contracts.core.redact import mask_registered, redact, redact_text
+from contracts.core.redact import Redactor, current_redactor
 from contracts.core.transport import HttpResponse
 
 __all__ = ["Cassette", "RecordingTransport"]
 
 
-def _text(data: bytes | str | None) -> str:
+def _text(data: bytes | str | None, redactor: Redactor) -> str:
     if data is None:
         return ""
     if isinstance(data, bytes):
         data = data.decode("utf-8", "replace")
     try:
-        return json.dumps(redact(json.loads(data)), ensure_ascii=False)
+        return json.dumps(redactor.redact(json.loads(data)), ensure_ascii=False)
     except ValueError:
-        return redact_text(data)
+        return redactor.text(data)
 
 
-def _headers(headers: Any) -> dict[str, list[str]]:
+def _headers(headers: Any, redactor: Redactor) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, value in dict(headers or {}).items():
         values = value if isinstance(value, list) else [value]
-        safe = redact({name: values})[name]
-        out[name] = [redact_text(str(v)) for v in (safe if isinstance(safe, list) else [safe])]
+        safe = redactor.redact({name: values})[name]
+        out[name] = [redactor.text(str(v)) for v in (safe if isinstance(safe, list) else [safe])]
     return out
 
 
 class Cassette:
-    def __init__(self) -> None:
+    """The exchanges of one run, redacted with that run's ``Redactor`` (default: the one active
+    when the cassette is made)."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
         self.interactions: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self.redactor = redactor or current_redactor() or Redactor()
 
     def _add(self, method: str, uri: str, req_headers: Any, req_body: Any, status: int, resp_headers: Any,
              resp_body: Any) -> None:
@@ -53,11 +57,13 @@ class Cassette:
         if isinstance(content_type, list):
             content_type = content_type[0] if content_type else ""
         is_binary = "image" in content_type or "octet-stream" in content_type
-        body_text = f"<{len(resp_body or b'')} bytes of {content_type}>" if is_binary else _text(resp_body)
+        r = self.redactor
+        body_text = f"<{len(resp_body or b'')} bytes of {content_type}>" if is_binary else _text(resp_body, r)
         entry = {
-            "request": {"method": method.upper(), "uri": redact_text(uri), "headers": _headers(req_headers),
-                        "body": _text(req_body)},
-            "response": {"status": {"code": status}, "headers": _headers(resp_headers), "body": {"string": body_text}},
+            "request": {"method": method.upper(), "uri": r.text(uri), "headers": _headers(req_headers, r),
+                        "body": _text(req_body, r)},
+            "response": {"status": {"code": status}, "headers": _headers(resp_headers, r),
+                         "body": {"string": body_text}},
         }
         with self._lock:
             self.interactions.append(entry)
@@ -82,7 +88,7 @@ class Cassette:
         everything was redacted field by field when recorded; a text pass must not break the YAML)."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(mask_registered(self.dump()), encoding="utf-8")
+        target.write_text(self.redactor.mask(self.dump()), encoding="utf-8")
         return target
 
     def __len__(self) -> int:

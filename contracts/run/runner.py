@@ -6,9 +6,14 @@ plugin) stay out of it, the target and its checker come from ``SuitePlugin``, an
 pytest's (terminal, ``--junit-xml``) plus an optional redacted cassette.
 
 Redaction happens in the sinks' common path: every test report's failure text and captured
-output pass through ``contracts.core.redact`` before pytest's terminal or JUnit writers see them,
-and written files are scanned once more at the end. The run's key is registered as a secret,
-so it is masked wherever it appears, not only in ``"key": ...`` pairs.
+output pass through the run's ``Redactor`` (``contracts.core.redact``) before pytest's terminal or
+JUnit writers see them, and written files are scanned once more at the end. The run's key is
+registered with it, so it is masked wherever it appears, not only in ``"key": ...`` pairs.
+
+A run keeps no state in modules: its target, schema and settings travel in a ``SuiteRun`` held
+by the ``SuitePlugin`` it passes to ``pytest.main`` (the suite reads them through fixtures and
+``pytest_generate_tests``), and its secrets in its own ``Redactor``; two runs in one process
+share nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +31,10 @@ import pytest
 from contracts.run.budget import DEFAULT_REAL_BUDGET, announce_uncaptured
 from contracts.run.cassette import Cassette, RecordingTransport
 from contracts.modelslab.checks import ContractChecker
-from contracts.core.redact import mask_registered, redact_text, register_secret
+from contracts.core.redact import Redactor
 from contracts.run.targets import Target, TargetError, default_test_key
 
-__all__ = ["RunOptions", "SuitePlugin", "run", "target_from_spec"]
+__all__ = ["RunOptions", "SuitePlugin", "SuiteRun", "run", "suite_of", "target_from_spec"]
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 #: Mock settings for ``--target mock``: strict (so invalid input must be rejected), and enough
@@ -93,23 +98,37 @@ def target_from_spec(options: RunOptions) -> Iterator[Target]:
     yield target
 
 
-def _redact_report(report: Any) -> None:
+def _redact_report(report: Any, redactor: Redactor) -> None:
     if report.longrepr is not None and not isinstance(report.longrepr, tuple):
-        report.longrepr = redact_text(str(report.longrepr))
+        report.longrepr = redactor.text(str(report.longrepr))
     elif isinstance(report.longrepr, tuple):  # skip reports: (path, line, reason)
         path, line, reason = report.longrepr
-        report.longrepr = (path, line, redact_text(str(reason)))
-    report.sections = [(title, redact_text(content)) for title, content in report.sections]
+        report.longrepr = (path, line, redactor.text(str(reason)))
+    report.sections = [(title, redactor.text(content)) for title, content in report.sections]
     if hasattr(report, "user_properties"):
-        report.user_properties = [(name, redact_text(str(value))) for name, value in report.user_properties]
+        report.user_properties = [(name, redactor.text(str(value))) for name, value in report.user_properties]
+
+
+@dataclass
+class SuiteRun:
+    """What the suite is collected for: the target, its Schemathesis schema and the run's settings."""
+
+    target: Any
+    schema: Any
+    max_examples: int = 25
+    stateful_steps: int = 8
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 class SuitePlugin:
     """Fixtures and report hooks of a contract run (passed to ``pytest.main(plugins=...)``)."""
 
-    def __init__(self, target: Target, options: RunOptions):
+    def __init__(self, target: Target, options: RunOptions, suite: SuiteRun | None = None,
+                 redactor: Redactor | None = None):
         self.target = target
         self.options = options
+        self.suite = suite or SuiteRun(target=target, schema=None)
+        self.redactor = redactor or Redactor()
         self.checker = ContractChecker.for_target(target)
 
     @pytest.fixture(scope="session")
@@ -119,6 +138,10 @@ class SuitePlugin:
     @pytest.fixture(scope="session")
     def contract_checker(self) -> ContractChecker:
         return self.checker
+
+    @pytest.fixture(scope="session")
+    def contract_run(self) -> SuiteRun:
+        return self.suite
 
     def pytest_configure(self, config: Any) -> None:
         if self.target.budget is not None:
@@ -139,11 +162,11 @@ class SuitePlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: Any, call: Any) -> Iterator[None]:
         outcome = yield
-        _redact_report(outcome.get_result())
+        _redact_report(outcome.get_result(), self.redactor)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_collectreport(self, report: Any) -> Iterator[None]:
-        _redact_report(report)
+        _redact_report(report, self.redactor)
         yield
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -153,6 +176,14 @@ class SuitePlugin:
             terminalreporter.write_line(f"cassette (redacted): {self.options.cassette}")
         if self.options.junit_xml:
             terminalreporter.write_line(f"JUnit report (redacted): {self.options.junit_xml}")
+
+
+def suite_of(config: Any) -> SuiteRun | None:
+    """The run a pytest session was started for by ``contracts run`` (None in any other session)."""
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, SuitePlugin):
+            return plugin.suite
+    return None
 
 
 def _pytest_args(options: RunOptions) -> list[str]:
@@ -173,18 +204,21 @@ def _pytest_args(options: RunOptions) -> list[str]:
 
 def run(options: RunOptions) -> int:
     """Run the suite against ``options.target``; returns pytest's exit code (0 = passed)."""
+    with Redactor() as redactor:  # this run's secrets, masked in every sink, gone when it ends
+        return _run(options, redactor)
+
+
+def _run(options: RunOptions, redactor: Redactor) -> int:
     from contracts.run.profiles import load_profile, use_cache_home
     from contracts.run.schemathesis_bridge import load_schema
-    from contracts.run.suite import state
 
     use_cache_home()  # Hypothesis writes nothing into the folder the run was started from
     profile = load_profile(options.profile or ("real-api" if options.target == "real" else None),
                            options.example_db)
-    if options.key:
-        register_secret(options.key)
-    cassette = Cassette() if options.cassette else None
+    redactor.register(options.key)
+    cassette = Cassette(redactor) if options.cassette else None
     with target_from_spec(options) as target:
-        register_secret(target.key)
+        redactor.register(target.key)
         if cassette is not None:
             target.transport = RecordingTransport(target.transport, cassette)
             target.extra["recorder"] = cassette
@@ -192,21 +226,21 @@ def run(options: RunOptions) -> int:
 
         max_examples = options.max_examples or settings.get_profile(profile).max_examples
         schema = load_schema(target, max_examples=max_examples)
-        state.ACTIVE = state.SuiteRun(target=target, schema=schema, max_examples=max_examples,
-                                      stateful_steps=options.stateful_steps)
+        suite = SuiteRun(target=target, schema=schema, max_examples=max_examples,
+                         stateful_steps=options.stateful_steps)
         target.reset()
         print(f"contracts run: target {target.name} -> {target.description}", flush=True)
         if target.skip_reason:
             print(f"contracts run: every test is skipped: {target.skip_reason}", flush=True)
+        plugin = SuitePlugin(target, options, suite, redactor)
         try:
-            code = pytest.main(_pytest_args(options), plugins=[SuitePlugin(target, options)])
+            code = pytest.main(_pytest_args(options), plugins=[plugin])
         finally:
-            state.ACTIVE = None
             sys.modules.pop("contracts.run.suite.test_contract", None)
             target.close()
     if cassette is not None and options.cassette:
         cassette.write(options.cassette)
     if options.junit_xml and Path(options.junit_xml).is_file():
         path = Path(options.junit_xml)
-        path.write_text(mask_registered(path.read_text(encoding="utf-8")), encoding="utf-8")
+        path.write_text(redactor.mask(path.read_text(encoding="utf-8")), encoding="utf-8")
     return int(code)

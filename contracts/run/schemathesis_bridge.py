@@ -15,6 +15,11 @@ Three things Schemathesis cannot know on its own:
   under their own names (``samples_match_outputs``, ...), so a failure names the check. Outside
   a contract run (no ``activate``) only the stateless checks run, so registering them can never
   make an unrelated Schemathesis test in the same process fail on another app's job ids.
+
+The run a check belongs to (its checker and the exchange being checked) is held in a
+``ContextVar`` set by ``activate``: nothing here is process-wide state, so two runs (two threads,
+or one after the other) never share a ledger. Only the registration with Schemathesis is
+process-wide, because Schemathesis's registry is; ``register_checks`` reads it, idempotently.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import schemathesis
@@ -43,11 +50,21 @@ EXCLUDED_BUILTINS = ("negative_data_rejection",)
 SAFE_BUILTINS = ("status_code_conformance", "content_type_conformance", "response_schema_conformance",
                  "response_headers_conformance")
 
-_active: ContractChecker | None = None
-_fallback = ContractChecker(enabled=_STATELESS)
-_registered = False
-_lock = threading.Lock()
-_current: tuple[int, Exchange] | None = None
+_register_lock = threading.Lock()
+
+
+@dataclass
+class _Run:
+    """One activated checker and the exchange its checks are looking at (one response at a time)."""
+
+    checker: ContractChecker
+    current: tuple[int, Exchange] | None = None
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+_RUN: ContextVar[_Run | None] = ContextVar("contracts_schemathesis_run", default=None)
 
 
 class ContractFailure(Failure):
@@ -70,15 +87,13 @@ class ContractFailure(Failure):
 
 @contextlib.contextmanager
 def activate(checker: ContractChecker) -> Iterator[ContractChecker]:
-    """Make ``checker`` (its job ledger and image fetcher) the one our Schemathesis checks use."""
-    global _active, _current
-    previous, _active = _active, checker
-    _current = None
+    """Make ``checker`` (its job ledger and image fetcher) the one our Schemathesis checks use,
+    in this context, until the block ends."""
+    token = _RUN.set(_Run(checker))
     try:
         yield checker
     finally:
-        _active = previous
-        _current = None
+        _RUN.reset(token)
 
 
 def exchange_from_case(case: Any, response: Any, spec: str = SPEC_FILE) -> Exchange:
@@ -103,17 +118,20 @@ def exchange_from_case(case: Any, response: Any, spec: str = SPEC_FILE) -> Excha
 
 def _make_check(name: str):
     def contract_check(ctx: Any, response: Any, case: Any) -> None:
-        global _current
-        checker = _active or _fallback
+        run = _RUN.get()
+        checker = run.checker if run is not None else ContractChecker(enabled=_STATELESS)
         if name not in checker.enabled:
             return None
-        token = id(response)
-        with _lock:
-            if _current is None or _current[0] != token:
-                if _current is not None and _active is not None:
-                    _active.ledger.observe(_current[1])
-                _current = (token, exchange_from_case(case, response, checker.context.spec))
-            exchange = _current[1]
+        if run is None:
+            exchange = exchange_from_case(case, response, checker.context.spec)
+        else:
+            token = id(response)
+            with run.lock:
+                if run.current is None or run.current[0] != token:
+                    if run.current is not None:
+                        run.checker.ledger.observe(run.current[1])
+                    run.current = (token, exchange_from_case(case, response, checker.context.spec))
+                exchange = run.current[1]
         violations = checker.run(exchange, only=name, observe=False)
         if violations:
             message = "\n\n".join(v.explain() for v in violations)
@@ -126,36 +144,42 @@ def _make_check(name: str):
     return contract_check
 
 
+def _registered_names() -> set[str]:
+    from schemathesis.checks import CHECKS as ST_CHECKS
+
+    return set(ST_CHECKS.get_all_names())
+
+
 def register_checks() -> list[str]:
-    """Register every contract check with Schemathesis (once per process); returns their names."""
-    global _registered
-    with _lock:
-        if not _registered:
-            for name in CHECKS:
+    """Register every contract check with Schemathesis (its registry is process-wide: once)."""
+    with _register_lock:
+        present = _registered_names()
+        for name in CHECKS:
+            if name not in present:
                 schemathesis.check(_make_check(name))
-            _registered = True
     return list(CHECKS)
 
 
 def unregister_checks() -> None:
-    """Remove our checks from Schemathesis again (registration is process-wide)."""
-    global _registered
+    """Remove our checks from Schemathesis again."""
     from schemathesis.checks import CHECKS as ST_CHECKS
 
-    with _lock:
+    with _register_lock:
+        present = _registered_names()
         for name in CHECKS:
-            if name in ST_CHECKS.get_all_names():
+            if name in present:
                 ST_CHECKS.unregister(name)
-        _registered = False
 
 
 def flush() -> None:
     """Record the last exchange in the active ledger (call between scenarios)."""
-    global _current
-    with _lock:
-        if _current is not None and _active is not None:
-            _active.ledger.observe(_current[1])
-        _current = None
+    run = _RUN.get()
+    if run is None:
+        return
+    with run.lock:
+        if run.current is not None:
+            run.checker.ledger.observe(run.current[1])
+        run.current = None
 
 
 def load_schema(target: Any, *, max_examples: int | None = None, spec: str = SPEC_FILE,

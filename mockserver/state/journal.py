@@ -19,8 +19,7 @@ from typing import Any, Iterable
 
 import orjson
 
-import contracts.core.redact as _redact_module
-from contracts.core.redact import MASK, redact, redact_text
+from contracts.core.redact import MASK, redact, redact_text, registered_secrets
 from mockserver.control.rules import field_matches
 
 __all__ = ["Journal", "REQUESTS_LOG", "limit", "mask_values", "scrub", "scrub_text"]
@@ -132,18 +131,18 @@ def scrub(data: Any, secrets: Iterable[str] = ()) -> Any:
     return mask_values(redact(data), secrets)
 
 
-_SCRUBBED: dict[tuple[str, tuple[str, ...], int], str] = {}
+_SCRUBBED: dict[tuple[str, tuple[str, ...], frozenset[str]], str] = {}
 _SCRUBBED_LIMIT = 4096
 
 
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
     """``redact_text`` with these secrets too; remembered for short texts (the same warnings come
-    back on every request). The answer also depends on the values registered with
-    ``contracts.core.redact``, a set that only grows: its size is part of the key."""
+    back on every request). The answer also depends on the values registered in the current
+    run (``contracts.core.redact``): that (immutable) set is part of the key."""
     extra = tuple(s for s in secrets if isinstance(s, str) and len(s) >= 4)
     if len(text) > 1024:
         return redact_text(text, extra=extra)
-    key = (text, extra, len(_redact_module._secrets))
+    key = (text, extra, registered_secrets())
     found = _SCRUBBED.get(key)
     if found is None:
         found = redact_text(text, extra=extra)

@@ -21,14 +21,8 @@ from contracts.run.budget import BudgetSpent
 from contracts.run.schemathesis_bridge import EXCLUDED_BUILTINS, activate, call_case, flush, validate_case
 from contracts.core.spec import docs_example_bytes
 from contracts.modelslab.strategies import invalid_inpaint_bodies
-from contracts.run.suite import state
+from contracts.run.runner import suite_of
 from contracts.run.targets import cheapest_inpaint_body
-
-if state.ACTIVE is None:  # collected outside `contracts run`
-    pytest.skip("the contract suite runs through `contracts run --target ...`", allow_module_level=True)
-
-RUN = state.ACTIVE
-schema = RUN.schema
 
 
 def _spend(action):
@@ -48,17 +42,24 @@ def _spend(action):
 
 from schemathesis import GenerationMode  # noqa: E402
 
-_MODES = [GenerationMode.POSITIVE] if RUN.target.positive_only else [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
-_OPERATIONS = [(op.path, op.method.upper()) for op in (r.ok() for r in schema.get_all_operations())]
-_PARAMS = [pytest.param(path, method, mode, id=f"{method} {path} {mode.value}")
-           for path, method in _OPERATIONS for mode in _MODES]
+
+def pytest_generate_tests(metafunc):
+    """One ``test_operation_conforms`` per (operation, generation mode) of the run's schema."""
+    run = suite_of(metafunc.config)
+    if run is None or "mode" not in metafunc.fixturenames:
+        return  # outside `contracts run`: the suite's conftest skips every test
+    modes = [GenerationMode.POSITIVE] if run.target.positive_only else [GenerationMode.POSITIVE,
+                                                                         GenerationMode.NEGATIVE]
+    operations = [(op.path, op.method.upper()) for op in (r.ok() for r in run.schema.get_all_operations())]
+    metafunc.parametrize("path, method, mode", [pytest.param(path, method, mode, id=f"{method} {path} {mode.value}")
+                                                for path, method in operations for mode in modes])
 
 
-@pytest.mark.parametrize("path, method, mode", _PARAMS)
-def test_operation_conforms(path, method, mode, contract_target, contract_checker):
+def test_operation_conforms(path, method, mode, contract_run, contract_target, contract_checker):
     """Generated requests (valid and, except against the real API, invalid): every check passes."""
     target = contract_target
-    operation = schema[path][method]
+    run = contract_run
+    operation = run.schema[path][method]
     if target.is_real and path != "/inpaint":
         pytest.skip("against the real API only inpaint is property-tested; fetch runs in test_job_lifecycle")
     fixed = {}
@@ -66,7 +67,7 @@ def test_operation_conforms(path, method, mode, contract_target, contract_checke
         fixed["body"] = {**cheapest_inpaint_body(), "key": target.key}
 
     @given(case=operation.as_strategy(mode, **fixed), known_model=st.booleans())
-    @settings(max_examples=RUN.max_examples, deadline=None,
+    @settings(max_examples=run.max_examples, deadline=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
     def conforms(case, known_model):
         # A random model_id is always "Model id not found"; half the valid bodies name a real
@@ -83,16 +84,17 @@ def test_operation_conforms(path, method, mode, contract_target, contract_checke
 # -- 2. stateful: inpaint, then fetch through the spec's links ------------------------------------
 
 
-def test_stateful_inpaint_then_fetch(contract_target, contract_checker):
+def test_stateful_inpaint_then_fetch(contract_run, contract_target, contract_checker):
     """Schemathesis follows the response links (inpaint -> fetch by id / by request_id) while the
     mock's clock moves, so jobs finish between fetches; job-level checks see whole histories."""
     target = contract_target
+    run = contract_run
     if target.is_real:
         pytest.skip("stateful exploration is not run against the real API: its call count is not bounded "
                     "by the scenario, only by the budget")
     from schemathesis import checks as st_checks
 
-    base = schema.as_state_machine()
+    base = run.schema.as_state_machine()
 
     class InpaintWorkflow(base):  # type: ignore[misc, valid-type]
         def before_call(self, case):
@@ -113,8 +115,8 @@ def test_stateful_inpaint_then_fetch(contract_target, contract_checker):
             target.advance_clock(seconds)
 
     with activate(contract_checker):
-        InpaintWorkflow.run(settings=settings(max_examples=max(2, RUN.max_examples // 2),
-                                              stateful_step_count=RUN.stateful_steps, deadline=None,
+        InpaintWorkflow.run(settings=settings(max_examples=max(2, run.max_examples // 2),
+                                              stateful_step_count=run.stateful_steps, deadline=None,
                                               suppress_health_check=list(HealthCheck)))
         flush()
 
@@ -199,17 +201,21 @@ def test_docs_example_body(contract_target, contract_checker):
         assert data["status"] in ("success", "processing"), data
 
 
-@given(invalid=invalid_inpaint_bodies(key="replaced"))
-@settings(max_examples=RUN.max_examples, deadline=None, suppress_health_check=list(HealthCheck))
-def test_invalid_bodies_are_rejected(contract_target, contract_checker, invalid):
+def test_invalid_bodies_are_rejected(contract_run, contract_target, contract_checker):
     """Whatever the mode, a body no reading can make valid gets a field error naming the field."""
     target = contract_target
     if target.is_real:
         pytest.skip("invalid requests are not sent to the real API (positive-only)")
-    body = dict(invalid.body)
-    body.pop("key", None)
-    data = contract_checker.assert_ok(target.post("/inpaint", body)).response_body
-    assert data.get("status") == "error", f"{invalid.why}: accepted with {data}"
-    message = data.get("message")
-    assert isinstance(message, dict) and invalid.field in message, (
-        f"{invalid.why}: expected a field error naming {invalid.field!r}, got message={message!r}")
+
+    @given(invalid=invalid_inpaint_bodies(key="replaced"))
+    @settings(max_examples=contract_run.max_examples, deadline=None, suppress_health_check=list(HealthCheck))
+    def rejected(invalid):
+        body = dict(invalid.body)
+        body.pop("key", None)
+        data = contract_checker.assert_ok(target.post("/inpaint", body)).response_body
+        assert data.get("status") == "error", f"{invalid.why}: accepted with {data}"
+        message = data.get("message")
+        assert isinstance(message, dict) and invalid.field in message, (
+            f"{invalid.why}: expected a field error naming {invalid.field!r}, got message={message!r}")
+
+    rejected()
