@@ -204,8 +204,24 @@ def _pytest_args(options: RunOptions) -> list[str]:
 
 def run(options: RunOptions) -> int:
     """Run the suite against ``options.target``; returns pytest's exit code (0 = passed)."""
-    with Redactor() as redactor:  # this run's secrets, masked in every sink, gone when it ends
+    with Redactor() as redactor, _hypothesis_restored():  # nothing of the run outlives it
         return _run(options, redactor)
+
+
+@contextlib.contextmanager
+def _hypothesis_restored() -> Iterator[None]:
+    """A run loads a Hypothesis profile and points its storage at the cache folder; both are
+    Hypothesis's process-wide settings, so they are put back when the run ends."""
+    import hypothesis.configuration as configuration
+    from hypothesis import settings
+
+    profile = settings.get_current_profile_name()
+    home = getattr(configuration, "__hypothesis_home_directory", None)  # no public getter
+    try:
+        yield
+    finally:
+        settings.load_profile(profile)
+        configuration.set_hypothesis_home_dir(home)
 
 
 def _run(options: RunOptions, redactor: Redactor) -> int:

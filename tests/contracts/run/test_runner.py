@@ -13,7 +13,11 @@ def test_two_runs_in_one_process_share_nothing(tmp_path, monkeypatch, capsys):
         "from mockserver import MockConfig, create_app\n"
         "def make():\n    return create_app(MockConfig(strict=True, store='memory', processing_ratio=0.0))\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    import hypothesis.configuration as configuration
+    from hypothesis import settings
+
     before = current_redactor()
+    profile, home = settings.get_current_profile_name(), getattr(configuration, "__hypothesis_home_directory")
     reports = []
     for n, key in enumerate(("first-run-key-1111", "second-run-key-2222")):
         report = tmp_path / f"run{n}.xml"
@@ -23,6 +27,8 @@ def test_two_runs_in_one_process_share_nothing(tmp_path, monkeypatch, capsys):
         reports.append(report.read_text())
         assert current_redactor() is before, "the run's redactor is gone when it ends"
         assert redact_text(key) == key, "and so are its secrets"
+        assert settings.get_current_profile_name() == profile, "Hypothesis's profile is put back"
+        assert getattr(configuration, "__hypothesis_home_directory") == home, "and its storage folder"
     assert "test_docs_example_body" in reports[0] and reports[0].count("<testcase") == reports[1].count("<testcase")
     assert not any(name.startswith("contracts.run.suite.test_contract") for name in sys.modules)
 
