@@ -76,7 +76,8 @@ class Generate(_Family):
 
     def answer(self, engine: "Engine", incoming: "Incoming", body: dict[str, Any], owner: str,
                prefer: "Directive", warnings: list[str], trace: "_Trace") -> "Outcome":
-        replayed = self._replayed(engine, body, owner, warnings)
+        # Prefer still chooses under --replay (an example, a variant); else the recording answers
+        replayed = None if prefer.chooses else self._replayed(engine, body, owner, warnings)
         if replayed is not None and not isinstance(replayed, Choice):
             return replayed
         if self.model_required and not engine.config.model_allowed(body.get("model_id", "")):

@@ -402,10 +402,14 @@ class Engine:
         status = choice.code or 200
         if choice.example is not None:
             examples = media.get("examples", {})
+            recorded = self.replay.example(choice.example) if self.replay is not None else None
+            if recorded is not None and choice.example not in examples:  # an episode of --replay, by name
+                return Outcome(recorded[0], recorded[1], {}, warnings, "example", owner)
             if choice.example not in examples:
+                names = sorted(examples) + (self.replay.example_names() if self.replay is not None else [])
                 return Outcome(400, {"status": "error", "message":
                                      f"Prefer: no example named {choice.example!r}; "
-                                     f"available: {', '.join(sorted(examples)) or 'none'}"}, owner=owner)
+                                     f"available: {', '.join(names[:50]) or 'none'}"}, owner=owner)
             return Outcome(status, examples[choice.example].get("value"), {}, warnings, choice.variant, owner)
         if status != 200:
             make = _CODE_ERRORS.get(status)

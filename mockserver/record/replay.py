@@ -75,7 +75,11 @@ class ReplayLibrary:
         self._turn: dict[str, int] = {}
         self._lock = threading.Lock()
         self._by_id: dict[str, Replay] = {}
+        self._examples: dict[str, tuple[int, Any]] = {}
         for episode in Cassette(self.folder).episodes():
+            self._examples[f"episode-{episode.id}"] = (episode.submit.status, episode.submit.body)
+            if episode.polls:
+                self._examples[f"episode-{episode.id}-final"] = (episode.last.status, episode.last.body)
             replay = _replay_of(episode)
             self._by_key.setdefault(episode.match, []).append(replay)
             self._by_id[episode.id] = replay
@@ -92,6 +96,14 @@ class ReplayLibrary:
             turn = self._turn.get(key, 0)
             self._turn[key] = turn + 1
         return found[turn % len(found)]
+
+    def example(self, name: str) -> tuple[int, Any] | None:
+        """A recorded answer by name, for ``Prefer: example=``: ``episode-0002`` is the submit's answer,
+        ``episode-0002-final`` the last poll's (HTTP status, body), exactly as recorded."""
+        return self._examples.get(name)
+
+    def example_names(self) -> list[str]:
+        return sorted(self._examples)
 
     def shape_job(self, job: Any, source: str) -> None:
         """Give a new job the recorded output count and size (``source`` is ``replay:NNNN``)."""

@@ -238,3 +238,18 @@ def test_replay_on_miss_error_answers_an_error(recorded):
     assert missed == {"status": "error", "message": "No recorded episode matches this request",
                       "tip": "record it with mockserver record, or run with --on-miss generate"}
     assert hit["status"] == "success"
+
+
+def test_recorded_answers_are_named_examples_under_replay(recorded):
+    cassette, _answers = recorded
+    with mock_process("--replay", str(cassette)) as (url, _proc):
+        final = requests.post(url + API + "/inpaint", json=body(prompt="anything"), timeout=10,
+                              headers={"Prefer": "example=episode-0002-final"})
+        submit = requests.post(url + API + "/inpaint", json=body(), timeout=10,
+                               headers={"Prefer": "example=episode-0002"})
+        unknown = requests.post(url + API + "/inpaint", json=body(), timeout=10,
+                                headers={"Prefer": "example=episode-9999"})
+    recorded_final = json.loads((cassette / "episodes" / "0002.json").read_text())["polls"][-1]["body"]
+    assert final.status_code == 200 and final.json() == recorded_final
+    assert submit.json()["status"] == "processing"
+    assert unknown.status_code == 400 and "episode-0001" in unknown.json()["message"]
