@@ -253,3 +253,21 @@ def test_recorded_answers_are_named_examples_under_replay(recorded):
     assert final.status_code == 200 and final.json() == recorded_final
     assert submit.json()["status"] == "processing"
     assert unknown.status_code == 400 and "episode-0001" in unknown.json()["message"]
+
+
+def test_webhooks_sent_to_the_proxy_are_recorded_with_their_episode(tmp_path):
+    with mock_process("--seed", "5") as (upstream, _proc):
+        with recorder(upstream, tmp_path) as url:
+            hook = url + "/__record/webhook"
+            made = requests.post(url + API + "/inpaint", json=body(webhook=hook, track_id="t-1"), timeout=10,
+                                 headers={"Prefer": "variant=processing, eta=1"}).json()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                episode = Cassette(tmp_path).episodes()[0]
+                if episode.webhooks:
+                    break
+                time.sleep(0.2)
+    assert episode.job_id == str(made["id"])
+    delivered = episode.webhooks[0]["body"]
+    assert delivered["status"] == "success" and delivered["track_id"] == "t-1"
+    assert KEY.encode() not in (tmp_path / "episodes" / "0001.json").read_bytes()
