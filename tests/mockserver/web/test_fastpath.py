@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any
 
 import pytest
@@ -26,6 +27,11 @@ def _pair(**overrides: Any) -> tuple[Client, Client]:
     fast_app = create_app(MockConfig(**overrides))
     flask_app = create_app(MockConfig(**overrides))
     assert isinstance(fast_app.wsgi_app, FastPath)
+    # Both mocks read one frozen wall clock: a queued job's eta counts down with time, and the two
+    # answers to a fetch are given some milliseconds (on a loaded machine, much more) apart.
+    frozen = time.time()
+    for app in (fast_app, flask_app):
+        app.extensions["modelslab_mock"].engine.clock._wall = lambda: frozen
     return Client(fast_app), Client(flask_app.wsgi_app.fallback)
 
 
