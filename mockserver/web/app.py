@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from contracts.core.spec import load_document
 from mockserver.config import MockConfig
-from mockserver.web.fastpath import FastPath
+from mockserver.web.fastpath import FastPath, host_url
 from mockserver.engine.pipeline import Engine, Incoming
 from mockserver.web.responses import header_value, to_http
 from mockserver.web.context import EXTENSION, MockState, mock_state
@@ -38,7 +38,7 @@ def _make_view(state: MockState, operation: str):
     from flask import request
 
     def view(**path_params: str):
-        base_url = state.config.public_url or request.host_url.rstrip("/")
+        base_url = state.config.public_url or host_url(request.environ)
         incoming = Incoming(
             operation=operation,
             body=request.get_data(cache=False),

@@ -69,7 +69,32 @@ def host_url(environ: dict[str, Any]) -> str:
     from werkzeug.sansio.utils import get_current_url
     from werkzeug.wsgi import get_host
 
-    return get_current_url(scheme, get_host(environ)).rstrip("/")
+    host = get_host(environ)
+    try:
+        return get_current_url(scheme, host).rstrip("/")
+    except UnicodeError:
+        # A label that is not valid punycode ("xn--", "xn--a"): werkzeug means to keep such a label
+        # as sent, but on Python < 3.13 the idna codec raises UnicodeError where werkzeug catches
+        # only UnicodeDecodeError, so a Host header any client can send was a 500 "mock bug".
+        return f"{scheme}://{_iri_netloc(host)}"
+
+
+def _iri_netloc(host: str) -> str:
+    """``host`` (as werkzeug's ``get_host`` returns it) with each punycode label decoded where it
+    is valid and kept as sent where it is not, as werkzeug's ``uri_to_iri`` does on newer Pythons."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(f"//{host}")
+    labels = []
+    for label in (parts.hostname or "").split("."):
+        try:
+            labels.append(label.encode("ascii").decode("idna"))
+        except UnicodeError:
+            labels.append(label)
+    netloc = ".".join(labels)
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    return netloc if parts.port is None else f"{netloc}:{parts.port}"
 
 
 def request_headers(environ: dict[str, Any]) -> dict[str, str]:

@@ -30,6 +30,7 @@ from flask import Blueprint, Response, request
 from mockserver.control.webhooks import WEBHOOKS_LOG
 from mockserver.engine.pipeline import owner_of
 from mockserver.web.context import MockState
+from mockserver.web.fastpath import host_url
 from mockserver.web.http import json_response
 from mockserver.web.ui_explain import curl_for, explain, field_errors
 from mockserver.web.ui_images import INPUTS, ImageAnswer, describe_input, input_image, output_image, overlay_image
@@ -80,7 +81,7 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
         entry = next((e for e in engine.journal.entries(max(0, seq - 1)) if e.get("seq") == seq), None)
         if entry is None:
             return _error(f"no journal entry {seq} (the journal keeps the newest max_log_entries)", 404)
-        base = state.config.public_url or request.host_url
+        base = state.config.public_url or host_url(request.environ)
         why = explain(entry, config=state.config, seed=engine.rng.seed, rules=engine.rules.all(None),
                       owner_of=owner_of)
         return json_response({"seq": seq, "entry": entry, "reason": why, "errors": field_errors(entry),
