@@ -6,16 +6,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -n auto
 
-.PHONY: help run test bench contracts docs clean
+.PHONY: help run test bench contracts docs lock clean
 
 help: ## this list
 	@awk -F ':.*## ' '/^[a-z]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml
+# The environment is the lock file's exact versions (reproducible), then this project itself.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required ($(PYTHON) is older)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 run: $(STAMP) ## serve the mock on http://127.0.0.1:4010 (a line per request; Ctrl-C stops it)
@@ -40,6 +42,13 @@ contracts: $(STAMP) ## the contract suite against a fresh strict mock, and the s
 docs: $(STAMP) ## regenerate docs/configuration.md from the code
 	$(BIN)/python -m mockserver settings --format markdown > docs/configuration.md.tmp
 	mv docs/configuration.md.tmp docs/configuration.md
+
+lock: $(STAMP) ## after changing dependencies in pyproject.toml: resolve them and rewrite requirements-dev.lock
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	{ echo "# The project's own development and CI environment, pinned: make run / make test install exactly this."; \
+	  echo "# Regenerate after changing dependencies in pyproject.toml: make lock (pip freeze of .venv)."; \
+	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements-dev.lock.tmp
+	mv requirements-dev.lock.tmp requirements-dev.lock
 
 clean: ## remove .venv and build output
 	rm -rf $(VENV) build dist *.egg-info

@@ -93,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from contracts.core.extras import MissingExtra, require
+
+    try:
+        for module in ("pytest", "hypothesis", "schemathesis"):
+            require(module, "contracts run")
+    except MissingExtra as exc:
+        print(f"contracts run: {exc}", file=sys.stderr)
+        return 2
     from contracts.run.mock_process import MockStartError
     from contracts.run.runner import RunOptions, run
     from contracts.run.targets import TargetError

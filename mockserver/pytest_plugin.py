@@ -1,26 +1,21 @@
-"""pytest plugin (entry point ``modelslab_mock``): a mock and contract targets for your tests.
+"""pytest plugin (entry point ``modelslab_mock``): a mock for your tests. Fixtures only: nothing
+runs for a test that does not ask for them.
 
-Installing the package makes these fixtures available in any test suite:
-
-``mock_server``      a live mock on a free loopback port for the whole session, reset before
-                     every test that uses it (pytest-httpserver's pattern); ``.url`` is the API
-                     base to give your client, ``.admin`` the ``/__mock`` client. A mock bug
-                     (an exception inside the mock) fails the test that caused it.
-``mock_app``         a fresh in-process Flask app per test (no socket).
-``mock_config``      the ``MockConfig`` both are built from; override it in your conftest.py.
-``contract_target``  where contract tests point: the live mock by default; ``--contract-target``
-                     (or ``@pytest.mark.contract_target("...")`` on one test) chooses ``inprocess``,
-                     a URL, or ``real`` (MODELSLAB_API_KEY, a session-wide call budget from
-                     ``--contract-budget``, skipped with the reason without a key).
-``contract_checker`` ``contracts.modelslab.checks.ContractChecker`` for that target:
-                     ``contract_checker.assert_ok(contract_target.post("/inpaint", body))``.
+``mock_server``          a live mock on a free loopback port, shared by the session and reset before
+                         each test that asks for it (pytest-httpserver's pattern); ``.url`` is the
+                         API base to give your client, ``.admin`` the ``/__mock`` client. A mock bug
+                         (an exception inside the mock) fails the test that caused it.
+``mock_server_session``  the same server without the per-test reset, for session- or module-scoped
+                         fixtures of your own.
+``mock_app``             a fresh in-process Flask app per test (no socket).
+``mock_config``          the ``MockConfig`` both are built from; override it in your conftest.py.
 
 Assertion helpers live on ``mock_server`` (and on ``contract_target.admin`` for any mock):
 ``assert_requests(count, operation=..., key=..., track_id=...)``, ``count_requests(...)`` and
 ``wait_for_webhook(track_id, timeout=...)``; they read the mock's request journal and webhook log.
 
-``--contracts-profile dev|ci|real-api`` loads a Hypothesis profile of ``contracts.run.profiles``
-(with ``--contracts-example-db`` for a shared example database such as Redis).
+The contract fixtures (``contract_target``, ``contract_checker``) live in ``contracts.pytest_plugin``,
+loaded with this one.
 """
 
 from __future__ import annotations
@@ -33,6 +28,9 @@ from typing import Any, Iterator
 import pytest
 
 __all__ = ["MockServer", "MockServerError"]
+
+#: The contract fixtures come with the mock's (one entry point, two plugin modules).
+pytest_plugins = ("contracts.pytest_plugin",)
 
 _SEED_DEFAULT = 1234
 
@@ -118,67 +116,12 @@ class MockServer:
         return self.admin.wait_for_webhook(track_id, **kwargs)
 
 
-# -- options ----------------------------------------------------------------------------------------
-
-_REDACTOR: "pytest.StashKey[Any]" = pytest.StashKey()
+# -- options and fixtures ---------------------------------------------------------------------------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("modelslab-mock", "ModelsLab mock and contract targets")
-    group.addoption("--contract-target", default="mock",
-                    help="where contract_target points: mock (the live mock_server, default), inprocess "
-                         "(mock_app, no socket), real (https://modelslab.com, MODELSLAB_API_KEY), or a URL")
-    group.addoption("--contract-budget", type=int, default=None,
-                    help="hard cap on real-API calls for the whole session (default 5)")
     group.addoption("--mock-seed", type=int, default=None, help=f"seed of the mock fixtures (default {_SEED_DEFAULT})")
-    group.addoption("--contracts-profile", default=None, choices=("dev", "ci", "real-api"),
-                    help="load a Hypothesis profile of contracts.run.profiles")
-    group.addoption("--contracts-example-db", default=None,
-                    help="Hypothesis example database for those profiles (none, memory, DIR, redis://...)")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    from contracts.core.redact import Redactor
-
-    # One redactor for the session: keys registered by its targets are masked in its reports and
-    # never outlive it (a second session in the same process starts clean).
-    config.stash[_REDACTOR] = Redactor().__enter__()
-    config.addinivalue_line("markers", "contract_target(name): this test's contract_target (mock, inprocess, "
-                                       "real or a URL), whatever --contract-target says")
-    name = config.getoption("--contracts-profile", default=None)
-    if name:
-        from contracts.run.profiles import load_profile
-
-        load_profile(name, config.getoption("--contracts-example-db", default=None))
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    redactor = config.stash.get(_REDACTOR, None)
-    if redactor is not None:
-        redactor.__exit__(None, None, None)
-        del config.stash[_REDACTOR]
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
-    """A spent real-API budget skips the test (with the budget line); registered keys never show."""
-    outcome = yield
-    report = outcome.get_result()
-    from contracts.run.budget import BudgetSpent
-    from contracts.core.redact import mask_registered
-
-    if call.excinfo is not None and call.excinfo.errisinstance(BudgetSpent) and report.when == "call":
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {call.excinfo.value}")
-    elif report.longrepr is not None and not isinstance(report.longrepr, tuple):
-        text = str(report.longrepr)
-        masked = mask_registered(text)
-        if masked != text:
-            report.longrepr = masked
-    report.sections = [(title, mask_registered(content)) for title, content in report.sections]
-
-
-# -- fixtures ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -194,8 +137,8 @@ def mock_config(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture(scope="session")
-def mock_server(mock_config: Any) -> Iterator[MockServer]:
-    """A live mock for the session; reset before each test that uses it."""
+def mock_server_session(mock_config: Any) -> Iterator[MockServer]:
+    """A live mock for the whole session, never reset by the plugin."""
     server = MockServer(mock_config).start()
     try:
         yield server
@@ -203,16 +146,12 @@ def mock_server(mock_config: Any) -> Iterator[MockServer]:
         server.stop()
 
 
-@pytest.fixture(autouse=True)
-def _modelslab_mock_per_test(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Reset the session mock before a test that uses it; fail the test if the mock broke."""
-    if "mock_server" not in request.fixturenames:
-        yield
-        return
-    server: MockServer = request.getfixturevalue("mock_server")
-    server.reset()
-    yield
-    server.check()
+@pytest.fixture
+def mock_server(mock_server_session: MockServer) -> Iterator[MockServer]:
+    """The session's live mock, reset before this test; the test fails if the mock broke during it."""
+    mock_server_session.reset()
+    yield mock_server_session
+    mock_server_session.check()
 
 
 @pytest.fixture
@@ -221,49 +160,3 @@ def mock_app(mock_config: Any) -> Any:
     from mockserver import create_app
 
     return create_app(dataclasses.replace(mock_config))
-
-
-@pytest.fixture(scope="session")
-def _contract_session_targets() -> dict[str, Any]:
-    """Targets that must live as long as the session (the real API's one call budget)."""
-    return {}
-
-
-@pytest.fixture
-def contract_target(request: pytest.FixtureRequest, _contract_session_targets: dict[str, Any]) -> Iterator[Any]:
-    """The target contract tests talk to (see ``--contract-target``); real-API tests skip without a key."""
-    from contracts.run.budget import DEFAULT_REAL_BUDGET, announce_uncaptured
-    from contracts.run.targets import Target
-
-    marker = request.node.get_closest_marker("contract_target")
-    choice = marker.args[0] if marker and marker.args else request.config.getoption("--contract-target", default="mock")
-    choice = choice or "mock"
-    if choice == "real":
-        target = _contract_session_targets.get("real")
-        if target is None:
-            budget = request.config.getoption("--contract-budget", default=None) or DEFAULT_REAL_BUDGET
-            target = _contract_session_targets["real"] = Target.real(budget=budget)
-            target.budget.announce = announce_uncaptured(request.config)
-        if target.skip_reason:
-            pytest.skip(target.skip_reason)
-        yield target
-        return
-    token = getattr(request.getfixturevalue("mock_config"), "admin_token", None)
-    if choice == "mock":
-        target = Target.for_url(request.getfixturevalue("mock_server").url, admin_token=token)
-    elif choice == "inprocess":
-        target = Target.for_wsgi(request.getfixturevalue("mock_app"), admin_token=token)
-    else:
-        target = Target.for_url(choice)
-    try:
-        yield target
-    finally:
-        target.close()
-
-
-@pytest.fixture
-def contract_checker(contract_target: Any) -> Any:
-    """Semantic checks for exchanges with ``contract_target`` (remembers jobs within the test)."""
-    from contracts.modelslab.checks import ContractChecker
-
-    return ContractChecker.for_target(contract_target)

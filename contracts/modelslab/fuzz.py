@@ -36,7 +36,11 @@ from typing import Any, Callable, Sequence
 from unittest import mock
 from urllib.parse import urlsplit
 
-from hypothesis import HealthCheck, Phase, given, settings as hyp_settings
+from contracts.core.extras import require
+
+require("hypothesis", "contracts.modelslab.fuzz")
+
+from hypothesis import HealthCheck, Phase, given, settings as hyp_settings  # noqa: E402
 
 from contracts.modelslab.checks import operation_for
 from contracts.core.redact import redact

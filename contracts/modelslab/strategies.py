@@ -26,7 +26,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from hypothesis import strategies as st
+from contracts.core.extras import require
+
+require("hypothesis", "contracts.modelslab.strategies")
+
+from hypothesis import strategies as st  # noqa: E402
 
 from contracts.core.spec import SPEC_FILE, deref, load_document, operations
 

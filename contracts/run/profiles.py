@@ -21,7 +21,11 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from hypothesis import HealthCheck, Phase, settings
+from contracts.core.extras import require
+
+require("hypothesis", "contracts.run.profiles")
+
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 from hypothesis.database import (
     DirectoryBasedExampleDatabase,
     ExampleDatabase,

@@ -54,6 +54,12 @@ def open_store(url_or_name: str, config: Any = None) -> Store:
         except Exception as exc:  # sqlite3.Error, OSError: say which file and why
             raise StoreError(f"cannot open the SQLite store {path}: {exc}") from exc
     if name.startswith(("redis://", "rediss://", "unix://")):
+        from contracts.core.extras import MissingExtra, require
+
+        try:
+            require("redis", "the Redis store")
+        except MissingExtra as exc:
+            raise StoreError(str(exc)) from None
         from mockserver.state.redis_store import RedisStore
 
         store = RedisStore(name, prefix=getattr(config, "store_prefix", "modelslab-mock:"),
