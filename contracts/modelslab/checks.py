@@ -1,4 +1,4 @@
-"""What the schema cannot say: the semantic contract of the inpaint API, as checks.
+"""What the schema cannot say: the semantic contract of the ModelsLab image API, as checks.
 
 A schema accepts ``{"status": "success", "output": []}`` for a request of 2 samples; a client
 that shows the user "your 2 images" does not. These checks state the rest of the contract:
@@ -18,6 +18,13 @@ MLC107 errors_have_message              error and failed bodies say what went wr
 MLC108 input_validation_matches_spec    a strict server rejects invalid input; no server
                                         answers valid input with field errors
 =====  ===============================  ====================================================
+
+The checks know operations by what they do, never by name: the spec's ``x-mock-behaviour``
+(``contracts.core.behaviours``) says which operations create jobs (``generate``: text2img,
+img2img, inpaint of any family) and which read them (``fetch``, by a path id or a body
+``request_id``); a job is followed within its family, and its ``fetch_result`` must name the
+fetch its generate operation declares. A spec that declares neither (a foreign spec) gets none
+of these checks, only the generic ones of whatever runs them.
 
 They work on an ``Exchange`` (one request and its answer, as plain data), so they run on their
 own, inside the pytest plugin, in the fuzzer, and as Schemathesis checks
@@ -39,10 +46,11 @@ from functools import lru_cache
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
+from contracts.core.behaviours import SpecBehaviours, spec_behaviours
 from contracts.core.curl import curl_command
 from contracts.core.redact import redact
 from contracts.core.schema_validation import problems
-from contracts.core.spec import SPEC_FILE, Operation, deref, load_document, operations, relative_base_path
+from contracts.core.spec import SPEC_FILE, load_document
 from contracts.core.transport import HttpResponse
 
 __all__ = [
@@ -65,7 +73,8 @@ _DEFAULTS = {"width": 512, "height": 512, "samples": 1}
 
 @dataclass
 class Exchange:
-    """One request and its answer, parsed; ``operation`` is the spec's operationId (or "")."""
+    """One request and its answer, parsed; ``operation`` is the spec's operationId (or "") in
+    ``spec`` (a name in openapi/ or a path)."""
 
     method: str
     url: str
@@ -77,6 +86,7 @@ class Exchange:
     operation: str = ""
     path_params: dict[str, str] = field(default_factory=dict)
     raw_request_body: bytes | None = None
+    spec: str = SPEC_FILE
 
     @classmethod
     def from_http(cls, answer: HttpResponse, spec: str = SPEC_FILE) -> "Exchange":
@@ -86,7 +96,7 @@ class Exchange:
             request_body = None
         exchange = cls(answer.method, answer.url, request_body, answer.status, answer.json_or_none(),
                        dict(answer.request_headers), dict(answer.headers),
-                       raw_request_body=answer.request_body)
+                       raw_request_body=answer.request_body, spec=spec)
         exchange.operation, exchange.path_params = operation_for(answer.method, answer.url, spec)
         return exchange
 
@@ -102,10 +112,13 @@ class Exchange:
         value = body.get(name)
         if value is None and name == "steps":
             value = body.get("num_inference_steps")
-        if isinstance(value, str) and name in _numeric_fields() and value.strip().lstrip("+-").isdigit():
+        if value is None and name == "num_inference_steps":
+            value = body.get("steps")
+        numeric, defaults = _body_facts(self.spec, self.operation)
+        if isinstance(value, str) and name in numeric and value.strip().lstrip("+-").isdigit():
             return int(value)
         if value is None:
-            return _DEFAULTS.get(name)
+            return defaults.get(name, _DEFAULTS.get(name))
         return value
 
     def curl(self) -> str:
@@ -155,39 +168,42 @@ def _short(value: Any, limit: int = 300) -> str:
 
 # -- where a request went ---------------------------------------------------------------------------
 
-@lru_cache(maxsize=8)
-def _spec_data(spec: str) -> tuple[dict[str, Any], dict[str, Operation], str]:
-    """The spec, its operations and base path, read once per process (checks run per exchange)."""
-    document = load_document(spec)
-    return document, operations(document), relative_base_path(document)
+def _behaviours(spec: str) -> SpecBehaviours:
+    return spec_behaviours(spec)
 
 
-@lru_cache(maxsize=8)
-def _numeric_fields(spec: str = SPEC_FILE) -> frozenset[str]:
-    """Inpaint fields the spec types as numbers (only these may arrive as ``"512"``)."""
-    document, by_id, _ = _spec_data(spec)
-    schema = deref(by_id["inpaint"].body_schema or {}, document) if "inpaint" in by_id else {}
-    found = set()
-    for name, sub in schema.get("properties", {}).items():
-        kinds = {b.get("type") for b in sub.get("oneOf", sub.get("anyOf", [sub]))}
-        if kinds & {"integer", "number"}:
-            found.add(name)
-    return frozenset(found)
+@lru_cache(maxsize=64)
+def _body_facts(spec: str, operation: str) -> tuple[frozenset[str], dict[str, Any]]:
+    """(fields typed as numbers, defaults) of a generate operation's body; for any other
+    operation, those of all the spec's generate operations (what a job's request may hold)."""
+    index = _behaviours(spec)
+    generate = index.generate.get(operation)
+    schemas = [generate.body_schema] if generate is not None else [g.body_schema for g in index.generate.values()]
+    numeric: set[str] = set()
+    defaults: dict[str, Any] = {}
+    for schema in schemas:
+        for name, sub in (schema.get("properties") or {}).items():
+            if not isinstance(sub, dict):
+                continue
+            branches = sub.get("oneOf", sub.get("anyOf", [sub]))
+            kinds: set[Any] = set()
+            for branch in branches:
+                kind = branch.get("type") if isinstance(branch, dict) else None
+                kinds.update(kind if isinstance(kind, list) else [kind])
+            if kinds & {"integer", "number"}:
+                numeric.add(name)
+            if "default" in sub and name in _DEFAULTS and name not in defaults:
+                defaults[name] = sub["default"]
+    return frozenset(numeric), defaults
 
 
 def operation_for(method: str, url: str, spec: str = SPEC_FILE) -> tuple[str, dict[str, str]]:
     """(operationId, path params) of the spec operation a request URL names, or ("", {})."""
-    _, by_id, base = _spec_data(spec)
-    ops = list(by_id.values())
-    path = urlsplit(url).path
-    index = path.find(base)
-    if index >= 0:
-        path = path[index + len(base):]
-    for op in ops:
-        match = op.path_regex.match(path)
-        if match and op.method == method.upper():
-            return op.operation_id, match.groupdict()
-    return "", {}
+    return _behaviours(spec).operation_for(method, url)
+
+
+def _kind(exchange: Exchange, spec: str) -> str | None:
+    return _behaviours(spec).kind(exchange.operation)
 
 
 # -- state across exchanges -------------------------------------------------------------------------
@@ -201,10 +217,12 @@ class JobRecord:
 
 
 class JobLedger:
-    """What each job (by server and key) was promised and went through, for stateful checks."""
+    """What each job (by server, key and family) was promised and went through, for stateful
+    checks; a fetch reads the jobs of its own family only, as the service does."""
 
-    def __init__(self) -> None:
-        self._jobs: dict[tuple[str, Any], JobRecord] = {}
+    def __init__(self, spec: str = SPEC_FILE) -> None:
+        self.spec = spec
+        self._jobs: dict[tuple[str, str | None, Any], JobRecord] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -228,7 +246,10 @@ class JobLedger:
         if job_id is None:
             return None
         with self._lock:
-            return self._jobs.get((self.scope(exchange), job_id))
+            return self._jobs.get((self.scope(exchange), self._family(exchange), job_id))
+
+    def _family(self, exchange: Exchange) -> str | None:
+        return _behaviours(self.spec).family(exchange.operation)
 
     def observe(self, exchange: Exchange) -> None:
         status = exchange.body_status
@@ -236,8 +257,8 @@ class JobLedger:
         if job_id is None or status not in ("success", "processing", "failed"):
             return
         with self._lock:
-            record = self._jobs.setdefault((self.scope(exchange), job_id), JobRecord())
-            if exchange.operation == "inpaint":
+            record = self._jobs.setdefault((self.scope(exchange), self._family(exchange), job_id), JobRecord())
+            if _behaviours(self.spec).kind(exchange.operation) == "generate":
                 record.request = exchange
             if status == "processing" and isinstance(exchange.response_body.get("future_links"), list):
                 record.future_links = list(exchange.response_body["future_links"])
@@ -283,6 +304,11 @@ def _check(code: str, rule: str) -> Callable[[CheckFunction], CheckFunction]:
     return register
 
 
+@lru_cache(maxsize=16)
+def _document(spec: str) -> dict[str, Any]:
+    return load_document(spec)
+
+
 def _violation(check: str, expected: str, got: str, exchange: Exchange) -> Violation:
     spec = CHECKS[check]
     return Violation(check, spec.code, spec.rule, expected, got, exchange)
@@ -292,14 +318,23 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def _job_request(exchange: Exchange, ctx: CheckContext) -> Exchange | None:
+    """The request that created the job: this one for a generate operation, else the ledger's."""
+    if _kind(exchange, ctx.spec) == "generate":
+        return exchange
+    record = ctx.ledger.get(exchange)
+    return record.request if record is not None else None
+
+
 def _requested_samples(exchange: Exchange, ctx: CheckContext) -> tuple[int | None, str]:
-    if exchange.operation == "inpaint":
+    if _kind(exchange, ctx.spec) == "generate":
         samples = exchange.requested("samples")
         return (samples if isinstance(samples, int) else None), f"samples={samples}"
     record = ctx.ledger.get(exchange)
     if record is not None and record.request is not None:
         samples = record.request.requested("samples")
-        return (samples if isinstance(samples, int) else None), f"samples={samples} in the job's inpaint request"
+        return ((samples if isinstance(samples, int) else None),
+                f"samples={samples} in the job's {record.request.operation or 'generate'} request")
     meta = exchange.response_body.get("meta") if isinstance(exchange.response_body, dict) else None
     if isinstance(meta, dict) and isinstance(meta.get("n_samples"), int):
         return meta["n_samples"], f"meta.n_samples={meta['n_samples']}"
@@ -346,9 +381,22 @@ def processing_names_job(exchange: Exchange, ctx: CheckContext) -> Iterator[Viol
         yield _violation("processing_names_job", "'fetch_result' naming the fetch URL of the job",
                          f"fetch_result = {_short(fetch_result)}" if "fetch_result" in body else "no 'fetch_result' field",
                          exchange)
-    elif isinstance(job_id, int) and not urlsplit(fetch_result).path.rstrip("/").endswith(f"/fetch/{job_id}"):
-        yield _violation("processing_names_job", f"fetch_result ending in /fetch/{job_id}",
-                         f"fetch_result = {fetch_result!r}", exchange)
+    elif isinstance(job_id, int):
+        want = _fetch_path(exchange, ctx, job_id)
+        if not urlsplit(fetch_result).path.rstrip("/").endswith(want):
+            yield _violation("processing_names_job", f"fetch_result ending in {want}",
+                             f"fetch_result = {fetch_result!r}", exchange)
+
+
+def _fetch_path(exchange: Exchange, ctx: CheckContext, job_id: int) -> str:
+    """The path a job's ``fetch_result`` must end in: its generate operation's declared fetch (by
+    path id), else the family's fetch by path id, else just ``/<id>``."""
+    index = _behaviours(ctx.spec)
+    request = _job_request(exchange, ctx)
+    link = index.fetch_link(index.family(exchange.operation), request.operation if request is not None else None)
+    if link is None or link.id_in != "path":
+        return f"/{job_id}"
+    return link.request(job_id)[0].rstrip("/")
 
 
 @_check("MLC103", "a finished job delivers the output URLs it promised in future_links")
@@ -398,10 +446,7 @@ def meta_echoes_request(exchange: Exchange, ctx: CheckContext) -> Iterator[Viola
     meta = exchange.response_body.get("meta")
     if not isinstance(meta, dict):
         return
-    request = exchange if exchange.operation == "inpaint" else None
-    if request is None:
-        record = ctx.ledger.get(exchange)
-        request = record.request if record is not None else None
+    request = _job_request(exchange, ctx)
     if request is None or not isinstance(request.request_body, dict):
         return
     sent = request.request_body
@@ -449,10 +494,7 @@ def outputs_are_images(exchange: Exchange, ctx: CheckContext) -> Iterator[Violat
     output = exchange.response_body.get("output")
     if not isinstance(output, list):
         return
-    request = exchange if exchange.operation == "inpaint" else None
-    if request is None:
-        record = ctx.ledger.get(exchange)
-        request = record.request if record is not None else None
+    request = _job_request(exchange, ctx)
     want = (request.requested("width"), request.requested("height")) if request is not None else None
     for url in output:
         if not isinstance(url, str) or not ctx.image_allowed(url):
@@ -511,8 +553,8 @@ def errors_have_message(exchange: Exchange, ctx: CheckContext) -> Iterator[Viola
 
 def _request_problems(exchange: Exchange, ctx: CheckContext) -> list[str] | None:
     """Why the request is invalid per the spec ([] when valid); None when it cannot be judged."""
-    document, by_id, _ = _spec_data(ctx.spec)
-    op = by_id.get(exchange.operation)
+    document = _document(ctx.spec)
+    op = _behaviours(ctx.spec).operations.get(exchange.operation)
     if op is None or op.body_schema is None:
         return None
     found = []
@@ -552,7 +594,7 @@ class ContractChecker:
     def __init__(self, *, fetch: Callable[[str], HttpResponse] | None = None,
                  image_hosts: Mapping[str, bool] | set[str] | None = None, any_image_host: bool = False,
                  strict: bool | None = None, spec: str = SPEC_FILE, enabled: set[str] | None = None):
-        self.ledger = JobLedger()
+        self.ledger = JobLedger(spec)
         hosts = set(image_hosts or ())
         self.context = CheckContext(
             ledger=self.ledger,
@@ -561,7 +603,9 @@ class ContractChecker:
             strict=strict,
             spec=spec,
         )
-        self.enabled = set(CHECKS) if enabled is None else set(enabled)
+        if enabled is None:  # a foreign spec (no generate/fetch declared): none of these checks apply
+            enabled = set() if _behaviours(spec).foreign else set(CHECKS)
+        self.enabled = set(enabled)
         unknown = self.enabled - set(CHECKS)
         if unknown:
             raise ValueError(f"unknown check(s) {sorted(unknown)}; known: {sorted(CHECKS)}")

@@ -1,10 +1,17 @@
-"""Hypothesis strategies for the inpaint API's requests and responses, built from the spec.
+"""Hypothesis strategies for the image API's requests and responses, built from the spec.
+
+Every operation the spec declares as ``generate`` (text2img, img2img, inpaint of any family:
+``x-mock-behaviour``, see ``contracts.core.behaviours``) has bodies drawn from its own schema:
+a text2img body has no image fields, a realtime body no ``model_id``; every ``fetch`` operation
+has requests that name a job by a path id or a body ``request_id``. Nothing here names an
+operationId; ``inpaint_bodies`` and friends are the same strategies for the spec's (first)
+inpaint operation.
 
 Requests come in three kinds, because clients send three kinds: strictly valid bodies, the
 *sloppy* bodies real clients send and the real service accepts (``"512"`` for numbers,
 booleans for yes/no flags, nulls, ``num_inference_steps``, unknown fields), and bodies that are
-invalid whatever the mode (a width of 2000, a missing ``mask_image``), each tagged with the
-field that is wrong. Responses cover every branch of the 200 ``oneOf``: success, processing,
+invalid whatever the mode (a width of 2000, a missing required image), each tagged with the
+field that is wrong (derived from the schema's bounds, enums, formats and required list). Responses cover every branch of the 200 ``oneOf``: success, processing,
 error with a string ``message`` or with Laravel-style field errors, and failed; ``job_stories``
 strings them into what a polling client sees.
 
@@ -32,6 +39,7 @@ require("hypothesis", "contracts.modelslab.strategies")
 
 from hypothesis import strategies as st  # noqa: E402
 
+from contracts.core.behaviours import FetchOp, GenerateOp, spec_behaviours
 from contracts.core.spec import SPEC_FILE, deref, load_document, operations
 
 __all__ = [
@@ -42,15 +50,22 @@ __all__ = [
     "failed_responses",
     "fetch_bodies",
     "fetch_ids",
+    "fetch_operations",
+    "fetch_requests",
     "field_error_responses",
     "from_schema",
+    "generate_bodies",
+    "generate_operations",
     "inpaint_bodies",
+    "invalid_generate_bodies",
     "invalid_inpaint_bodies",
     "job_stories",
     "output_urls",
     "processing_responses",
     "request_cases",
+    "response_branches",
     "response_for",
+    "sloppy_generate_bodies",
     "sloppy_inpaint_bodies",
     "success_responses",
 ]
@@ -213,20 +228,50 @@ def from_schema(schema: dict[str, Any], *, extra_properties: st.SearchStrategy[d
 _PROMPTS = st.lists(st.sampled_from(_PROMPT_WORDS), min_size=1, max_size=6).map(" ".join)
 
 
-@lru_cache(maxsize=32)
-def inpaint_bodies(key: str | st.SearchStrategy[str] = "test-key", *, realistic: bool = True,
-                   spec: str = SPEC_FILE) -> st.SearchStrategy[dict[str, Any]]:
-    """Strictly valid inpaint bodies. ``realistic`` uses a known model id, image URLs and prompts."""
-    schema = _body_schema("inpaint", spec)
-    properties = dict(schema["properties"])
+def generate_operations(spec: str = SPEC_FILE) -> list[str]:
+    """operationIds of every operation the spec declares as ``generate``, in spec order."""
+    return list(spec_behaviours(spec).generate)
+
+
+def fetch_operations(spec: str = SPEC_FILE) -> list[str]:
+    """operationIds of every operation the spec declares as ``fetch``, in spec order."""
+    return list(spec_behaviours(spec).fetch)
+
+
+def _generate_op(operation: str | None, spec: str) -> GenerateOp:
+    """A generate operation by id; ``None`` is the spec's first inpaint (else first generate) one."""
+    index = spec_behaviours(spec)
+    if operation is None:
+        ops = list(index.generate.values())
+        if not ops:
+            raise ValueError(f"{spec} declares no generate operation (x-mock-behaviour kind: generate)")
+        return next((g for g in ops if g.render == "inpaint"), ops[0])
+    try:
+        return index.generate[operation]
+    except KeyError:
+        raise ValueError(f"{operation!r} is not a generate operation of {spec}; those are: "
+                         f"{', '.join(index.generate) or 'none'}") from None
+
+
+def _image_strategy(index: int) -> st.SearchStrategy[str]:
+    return st.just(_IMAGES[min(index, len(_IMAGES) - 1)])
+
+
+@lru_cache(maxsize=64)
+def generate_bodies(operation: str | None = None, key: str | st.SearchStrategy[str] = "test-key", *,
+                    realistic: bool = True, spec: str = SPEC_FILE) -> st.SearchStrategy[dict[str, Any]]:
+    """Strictly valid bodies of one generate operation (``None``: the spec's inpaint). ``realistic``
+    uses a known model id (where the operation takes one), the docs' image URLs for the image
+    fields it declares, and readable prompts."""
+    op = _generate_op(operation, spec)
+    schema = op.body_schema
+    properties = dict(schema.get("properties", {}))
     overrides: dict[str, st.SearchStrategy[Any]] = {
         "key": key if isinstance(key, st.SearchStrategy) else st.just(key),
     }
     if realistic:
         overrides.update({
             "model_id": st.sampled_from(_MODELS),
-            "init_image": st.just(_IMAGES[0]),
-            "mask_image": st.just(_IMAGES[1]),
             "prompt": _PROMPTS,
             "negative_prompt": _PROMPTS,
             # Outside the mock these would be called; keep them on loopback and harmless.
@@ -234,6 +279,8 @@ def inpaint_bodies(key: str | st.SearchStrategy[str] = "test-key", *, realistic:
             "track_id": st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=12),
             "seed": st.one_of(st.none(), st.integers(0, 2**32 - 1)),
         })
+        overrides.update({name: _image_strategy(i) for i, name in enumerate(op.images)})
+    overrides = {n: v for n, v in overrides.items() if n in properties}
     required = set(schema.get("required", []))
     fixed = {n: overrides[n] if n in overrides else from_schema(s) for n, s in properties.items() if n in required}
     optional = {n: overrides[n] if n in overrides else from_schema(s) for n, s in properties.items() if n not in required}
@@ -242,44 +289,81 @@ def inpaint_bodies(key: str | st.SearchStrategy[str] = "test-key", *, realistic:
     return st.fixed_dictionaries(fixed, optional=optional)
 
 
+def inpaint_bodies(key: str | st.SearchStrategy[str] = "test-key", *, realistic: bool = True,
+                   spec: str = SPEC_FILE) -> st.SearchStrategy[dict[str, Any]]:
+    """Strictly valid bodies of the spec's inpaint operation (``generate_bodies(None, ...)``)."""
+    return generate_bodies(None, key, realistic=realistic, spec=spec)
+
+
 _YES_NO_TO_BOOL = {"yes": True, "no": False}
 _UNKNOWN_FIELDS = {"enhance_style": "cinematic", "highres_fix": "no", "ip_adapter_scale": "0.6",
                    "file_prefix": "my-prefix"}
 _NULLABLE_OPTIONAL = ("negative_prompt", "webhook", "track_id")
 
 
+def _types(schema: dict[str, Any]) -> set[Any]:
+    kinds: set[Any] = set()
+    for branch in schema.get("oneOf", schema.get("anyOf", [schema])):
+        if isinstance(branch, dict):
+            kind = branch.get("type", schema.get("type"))
+            kinds.update(kind if isinstance(kind, list) else [kind])
+    return kinds
+
+
 @st.composite
-def sloppy_inpaint_bodies(draw: st.DrawFn, key: str = "test-key", spec: str = SPEC_FILE) -> dict[str, Any]:
+def sloppy_generate_bodies(draw: st.DrawFn, operation: str | None = None, key: str = "test-key",
+                           spec: str = SPEC_FILE) -> dict[str, Any]:
     """Bodies like the docs' example: valid once compat mode coerces them, invalid to a strict reader.
 
     At least one sloppy form is always present: numbers as strings, booleans for yes/no flags,
-    ``null`` for optional strings, ``num_inference_steps`` for ``steps``, an unknown field.
+    ``null`` for optional strings, ``num_inference_steps`` for ``steps``, an unknown field (each
+    only where the operation's schema makes it sloppy rather than valid or wrong).
     """
-    body = draw(inpaint_bodies(key, spec=spec))
-    schema = _body_schema("inpaint", spec)["properties"]
-    kinds = draw(st.sets(st.sampled_from(("string_numbers", "bool_flags", "nulls", "steps_alias", "unknown")),
-                         min_size=1))
+    op = _generate_op(operation, spec)
+    body = draw(generate_bodies(op.operation_id, key, spec=spec))
+    schema = op.body_schema.get("properties", {})
+    required = set(op.body_schema.get("required", []))
+    numeric_fields = sorted(n for n, s in schema.items() if s.get("type") in ("integer", "number"))
+    flags = sorted(n for n, s in schema.items() if set(s.get("enum", ())) == {"yes", "no"} and _types(s) == {"string"})
+    nullable = sorted(n for n in _NULLABLE_OPTIONAL if n in schema and n not in required and None not in _types(schema[n])
+                      and "null" not in _types(schema[n]))
+    choices = ["string_numbers"]
+    if flags:
+        choices.append("bool_flags")
+    if nullable:
+        choices.append("nulls")
+    if op.body_schema.get("additionalProperties") is False:  # else an extra field is simply valid
+        if "steps" in schema and "num_inference_steps" not in schema:
+            choices.append("steps_alias")
+        choices.append("unknown")
+    kinds = draw(st.sets(st.sampled_from(choices), min_size=1))
     if "string_numbers" in kinds:
-        numeric = [n for n, v in body.items()
-                   if schema[n].get("type") in ("integer", "number") and not isinstance(v, bool)]
+        numeric = [n for n in numeric_fields if n in body and isinstance(body[n], (int, float))
+                   and not isinstance(body[n], bool)]
         if not numeric:
-            body["width"] = 512
-            numeric = ["width"]
-        for name in draw(st.sets(st.sampled_from(sorted(numeric)), min_size=1)):
+            name = next((n for n in ("width", "samples") if n in numeric_fields), numeric_fields[0] if numeric_fields else None)
+            if name is not None:
+                body[name] = int(schema[name].get("default", schema[name].get("minimum", 1)))
+                numeric = [name]
+        for name in draw(st.sets(st.sampled_from(sorted(numeric)), min_size=1)) if numeric else ():
             body[name] = str(body[name])
     if "bool_flags" in kinds:
-        flags = [n for n, s in schema.items() if set(s.get("enum", ())) == {"yes", "no"}]
-        for name in draw(st.sets(st.sampled_from(sorted(flags)), min_size=1)):
+        for name in draw(st.sets(st.sampled_from(flags), min_size=1)):
             body[name] = _YES_NO_TO_BOOL[body.get(name, draw(st.sampled_from(("yes", "no"))))]
     if "nulls" in kinds:
-        for name in draw(st.sets(st.sampled_from(_NULLABLE_OPTIONAL), min_size=1)):
+        for name in draw(st.sets(st.sampled_from(nullable), min_size=1)):
             body[name] = None
     if "steps_alias" in kinds:
         body["num_inference_steps"] = body.pop("steps", draw(st.integers(1, 100)))
     if "unknown" in kinds:
-        name = draw(st.sampled_from(sorted(_UNKNOWN_FIELDS)))
-        body[name] = _UNKNOWN_FIELDS[name]
+        name = draw(st.sampled_from(sorted(n for n in _UNKNOWN_FIELDS if n not in schema) or ["file_prefix_x"]))
+        body[name] = _UNKNOWN_FIELDS.get(name, "x")
     return body
+
+
+def sloppy_inpaint_bodies(key: str = "test-key", spec: str = SPEC_FILE) -> st.SearchStrategy[dict[str, Any]]:
+    """``sloppy_generate_bodies`` of the spec's inpaint operation."""
+    return sloppy_generate_bodies(None, key, spec)
 
 
 @dataclass(frozen=True)
@@ -291,35 +375,57 @@ class InvalidBody:
     why: str
 
 
-# field -> (bad values, why); every value is invalid in strict *and* compat mode.
-_INVALID_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
-    "width": ((256, 2048, 1032, 515, "wide", -512), "outside 512-1024 or not a multiple of 8"),
-    "height": ((0, 4096, 1004, "tall"), "outside 512-1024 or not a multiple of 8"),
-    "samples": ((0, 5, 100, "many"), "outside 1-4"),
-    "steps": ((0, 101, 1000), "outside 1-100"),
-    "guidance_scale": ((0.5, 25, 100.0), "outside 1-20"),
-    "strength": ((-0.1, 1.5, 7), "outside 0-1"),
-    "clip_skip": ((0, 5, 12), "outside 1-4"),
-    "safety_checker": (("maybe", "on-ish"), "not yes/no"),
-    "base64": (("perhaps",), "not yes/no"),
-    "init_image": (("not a url", "::::"), "not a URI"),
-    "mask_image": (("nope nope",), "not a URI"),
-}
-_REQUIRED_MISSING = ("model_id", "init_image", "mask_image")
+def _bad_values(name: str, schema: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
+    """Values of a property that are invalid in strict *and* compat mode, and why; None when the
+    schema gives no such value (free text, unions, a bound the service caps instead of refusing)."""
+    kinds = _types(schema)
+    if len(kinds) != 1 or "oneOf" in schema or "anyOf" in schema:
+        return None
+    kind = next(iter(kinds))
+    if kind in ("integer", "number"):
+        lo, hi, step = schema.get("minimum"), schema.get("maximum"), schema.get("multipleOf")
+        bad: list[Any] = ["wide"]
+        parts = []
+        if isinstance(lo, (int, float)) and lo > -(2**53):
+            bad.append(lo - (step if isinstance(step, (int, float)) and step >= 1 else 1))
+            parts.append(f">= {lo}")
+        if isinstance(hi, (int, float)) and hi < 2**53 and not schema.get("x-mock-clamp"):
+            bad.append(hi + (step if isinstance(step, (int, float)) and step >= 1 else 1) * 4)
+            parts.append(f"<= {hi}")
+        if isinstance(step, int) and step > 1 and isinstance(lo, (int, float)):
+            bad.append(int(lo) + step + 3 if (int(lo) + step + 3) % step else int(lo) + step + 1)
+            parts.append(f"a multiple of {step}")
+        return tuple(bad), f"not a number {' and '.join(parts)}".rstrip() if parts else "not a number"
+    if kind == "string" and "enum" in schema and all(isinstance(v, str) for v in schema["enum"]):
+        return ("maybe", "on-ish"), f"not one of {', '.join(schema['enum'])}"
+    if kind == "string" and schema.get("format") == "uri" and name != "webhook":
+        return ("not a url", "::::"), "not a URI"
+    return None
 
 
 @st.composite
-def invalid_inpaint_bodies(draw: st.DrawFn, key: str = "test-key", spec: str = SPEC_FILE) -> InvalidBody:
-    """One thing wrong in an otherwise valid body: a value out of range or a required field missing."""
-    body = draw(inpaint_bodies(key, spec=spec))
-    if draw(st.booleans()):
-        field = draw(st.sampled_from(sorted(_INVALID_VALUES)))
-        values, why = _INVALID_VALUES[field]
+def invalid_generate_bodies(draw: st.DrawFn, operation: str | None = None, key: str = "test-key",
+                            spec: str = SPEC_FILE) -> InvalidBody:
+    """One thing wrong in an otherwise valid body of a generate operation: a value outside what
+    its schema allows, or a required field (other than the key) missing."""
+    op = _generate_op(operation, spec)
+    body = draw(generate_bodies(op.operation_id, key, spec=spec))
+    properties = op.body_schema.get("properties", {})
+    candidates = {n: bad for n, s in properties.items() if n != "key" and (bad := _bad_values(n, s)) is not None}
+    missing = sorted(n for n in op.body_schema.get("required", []) if n != "key")
+    if candidates and (not missing or draw(st.booleans())):
+        field = draw(st.sampled_from(sorted(candidates)))
+        values, why = candidates[field]
         body[field] = draw(st.sampled_from(values))
         return InvalidBody(body, field, f"{field}={body[field]!r} is {why}")
-    field = draw(st.sampled_from(_REQUIRED_MISSING))
+    field = draw(st.sampled_from(missing))
     del body[field]
     return InvalidBody(body, field, f"required field {field} is missing")
+
+
+def invalid_inpaint_bodies(key: str = "test-key", spec: str = SPEC_FILE) -> st.SearchStrategy[InvalidBody]:
+    """``invalid_generate_bodies`` of the spec's inpaint operation."""
+    return invalid_generate_bodies(None, key, spec)
 
 
 def fetch_ids() -> st.SearchStrategy[str]:
@@ -331,6 +437,18 @@ def fetch_bodies(key: str = "test-key", *, by_request_id: bool = False) -> st.Se
     if by_request_id:
         return st.builds(lambda i: {"key": key, "request_id": i}, fetch_ids())
     return st.just({"key": key})
+
+
+def fetch_requests(operation: str, key: str = "test-key", ids: st.SearchStrategy[Any] | None = None,
+                   spec: str = SPEC_FILE) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    """(path under the base path, body) of one fetch operation, naming a job by the id the
+    operation declares: in the path (``/fetch/{id}``) or in the body (``request_id``)."""
+    index = spec_behaviours(spec)
+    if operation not in index.fetch:
+        raise ValueError(f"{operation!r} is not a fetch operation of {spec}; those are: "
+                         f"{', '.join(index.fetch) or 'none'}")
+    op: FetchOp = index.fetch[operation]
+    return st.builds(lambda job: op.request(job, {"key": key}), ids if ids is not None else fetch_ids())
 
 
 def request_cases(operation_id: str, *, negative: bool = False, spec: str = SPEC_FILE):
@@ -357,10 +475,43 @@ def _extras() -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(st.sampled_from(sorted(_REAL_EXTRAS)), _TEXT, max_size=2)
 
 
+def _variant_of(branch: dict[str, Any]) -> str | None:
+    status = (branch.get("properties") or {}).get("status") or {}
+    values = status.get("enum") or ([status["const"]] if "const" in status else [])
+    if len(values) != 1 or values[0] not in ("success", "processing", "error", "failed"):
+        return None
+    message = (branch.get("properties") or {}).get("message") or {}
+    return "field_error" if values[0] == "error" and message.get("type") == "object" else values[0]
+
+
 @lru_cache(maxsize=64)
-def response_for(variant: str, level: Level = "spec", spec: str = SPEC_FILE) -> st.SearchStrategy[dict[str, Any]]:
-    """Bodies of one variant (a key of ``RESPONSE_VARIANTS``); built once, then reused."""
-    schema = _component(RESPONSE_VARIANTS[variant], spec)
+def response_branches(operation: str, spec: str = SPEC_FILE) -> dict[str, dict[str, Any]]:
+    """The 200 body schema of each variant an operation answers with (the branches of its ``oneOf``,
+    told apart by ``status`` and the type of ``message``), dereferenced."""
+    document = _document(spec)
+    op = operations(document)[operation]
+    media = deref(op.responses.get("200", {}), document).get("content", {}).get("application/json", {})
+    schema = media.get("schema") or {}
+    found: dict[str, dict[str, Any]] = {}
+    for branch in schema.get("oneOf", schema.get("anyOf", [schema])):
+        variant = _variant_of(branch) if isinstance(branch, dict) else None
+        if variant is not None and variant not in found:
+            found[variant] = branch
+    return found
+
+
+@lru_cache(maxsize=64)
+def response_for(variant: str, level: Level = "spec", spec: str = SPEC_FILE,
+                 operation: str | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """Bodies of one variant (a key of ``RESPONSE_VARIANTS``) of ``operation`` (default: the
+    spec's components of those names); built once, then reused."""
+    if operation is None:
+        schema = _component(RESPONSE_VARIANTS[variant], spec)
+    else:
+        branches = response_branches(operation, spec)
+        if variant not in branches:
+            raise ValueError(f"{operation} has no {variant!r} answer; it has: {', '.join(branches) or 'none'}")
+        schema = branches[variant]
     raw = from_schema(schema, extra_properties=_extras() if level == "spec" else None)
     if level == "spec":
         if variant == "processing":  # "Estimated time ... in seconds": never negative, even here
@@ -369,10 +520,25 @@ def response_for(variant: str, level: Level = "spec", spec: str = SPEC_FILE) -> 
             outputs = st.one_of(st.just([]), output_urls(1, 4))
             return st.builds(lambda b, out: {**b, "output": out} if "output" in b else b, raw, outputs)
         return raw
-    return _contract_refined(variant, raw)
+    return _contract_refined(variant, raw, _fetch_url_template(spec, operation))
 
 
-def _contract_refined(variant: str, raw: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+def _fetch_url_template(spec: str, operation: str | None) -> str:
+    """``https://<server>/<fetch path with {id}>`` for the jobs of ``operation``'s family: what its
+    processing bodies' ``fetch_result`` names (the declared fetch, by path id)."""
+    index = spec_behaviours(spec)
+    family = index.family(operation) if operation else None
+    link = index.fetch_link(family, operation) if operation else None
+    if link is None:
+        link = next((f for f in index.fetch.values() if f.id_in == "path"), None)
+    servers = [srv.get("url", "") for srv in _document(spec).get("servers", []) if isinstance(srv, dict)]
+    root = next((u for u in servers if "://" in u), "https://modelslab.com/api/v6/images").rstrip("/")
+    path = link.op.path.replace("{" + link.id_name + "}", "{id}") if link is not None else "/fetch/{id}"
+    return root + path
+
+
+def _contract_refined(variant: str, raw: st.SearchStrategy[dict[str, Any]],
+                      fetch_url: str = "https://modelslab.com/api/v6/images/fetch/{id}") -> st.SearchStrategy[dict[str, Any]]:
     ids = st.integers(1, 10**12)
     if variant == "processing":
         @st.composite
@@ -381,7 +547,7 @@ def _contract_refined(variant: str, raw: st.SearchStrategy[dict[str, Any]]) -> s
             job_id = draw(ids)
             links = draw(output_urls(1, 4))
             body.update(id=job_id, eta=draw(st.one_of(st.integers(0, 200), st.floats(0, 200))),
-                        fetch_result=f"https://modelslab.com/api/v6/images/fetch/{job_id}",
+                        fetch_result=fetch_url.replace("{id}", str(job_id)),
                         output=[], future_links=links)
             return body
         return processing()
