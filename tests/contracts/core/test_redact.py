@@ -7,7 +7,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.core.redact import MASK, Redactor, current_redactor, redact, redact_text, register_secret
+from contracts.core.redact import (MASK, Redactor, current_redactor, mask_registered, redact, redact_text,
+                                   register_secret)
 
 
 def test_structured_data_loses_every_secret_field_at_any_depth():
@@ -72,3 +73,57 @@ def test_outside_a_run_the_first_registration_starts_one_for_this_context():
 def test_any_key_in_a_json_body_is_masked(key):
     body = json.dumps({"key": key, "prompt": "x"})
     assert json.loads(redact_text(body))["key"] == MASK
+
+
+def test_python_repr_single_quoted_keys_are_masked():
+    """A dict printed by Python (a log line, an assertion message) quotes with single quotes."""
+    assert redact_text("{'key': 'sk-1', 'prompt': 'cat'}") == "{'key': '***', 'prompt': 'cat'}"
+    assert redact_text("{'api_key': 'it\\'s-secret'}") == "{'api_key': '***'}"
+
+
+def test_an_empty_key_stays_visibly_empty():
+    """'no key was sent' is what a reader needs to see when the answer was "Invalid Api Key"."""
+    assert redact_text('{"key": "", "prompt": "cat"}') == '{"key": "", "prompt": "cat"}'
+    assert redact_text("{'key': ''}") == "{'key': ''}"
+    assert redact({"key": "", "api_key": None}) == {"key": "", "api_key": None}
+
+
+def test_a_bearer_token_keeps_its_scheme_word():
+    assert redact_text("retrying with Bearer sk-live-77 now") == "retrying with Bearer *** now"
+    assert redact_text("basic dXNlcjpwYXNz, then") == "basic ***, then"
+
+
+def test_field_names_match_whole_words_in_any_case():
+    assert redact_text("KEY=abc&x=1 token: zzz, Api_Key=q") == "KEY=***&x=1 token: ***, Api_Key=***"
+    assert redact_text("monkey=banana keyboard=1") == "monkey=banana keyboard=1"
+
+
+def test_the_longest_secret_is_masked_first():
+    """When one secret is a prefix of another, the longer is masked whole (no tail left over)."""
+    assert redact_text("x abcdef12 y", extra=["abcd", "abcdef12"]) == "x *** y"
+    register_secret("sk-prefix")
+    register_secret("sk-prefix-and-more")
+    assert redact_text("sent sk-prefix-and-more") == "sent ***"
+    assert mask_registered("sent sk-prefix-and-more") == "sent ***"
+
+
+def test_mask_registered_masks_registered_values_and_nothing_else():
+    """For text where "key": ... pairs are not secrets (a spec, a report about field names)."""
+    register_secret("sk-registered-42")
+    text = '{"key": "example-key"} used sk-registered-42 and Bearer tok'
+    assert mask_registered(text) == '{"key": "example-key"} used *** and Bearer tok'
+
+
+def test_short_or_missing_values_are_not_registered():
+    """Masking every "a" or "abc" in every log would destroy the logs."""
+    register_secret(None)
+    register_secret("")
+    register_secret("abc")
+    assert mask_registered("abc a") == "abc a"
+    register_secret("abcd")
+    assert mask_registered("abcd abc") == "*** abc"
+
+
+def test_registered_values_are_masked_inside_structured_data_too():
+    register_secret("sk-struct-1234")
+    assert redact({"notes": ("a sk-struct-1234", 5, None)}) == {"notes": [f"a {MASK}", 5, None]}
