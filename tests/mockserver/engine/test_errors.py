@@ -31,3 +31,50 @@ def test_named_errors():
     assert errors.named_error("model_not_found").body["message"] == "Model id not found"
     with pytest.raises(ValueError, match="rate_limit"):
         errors.named_error("nope")
+
+
+JSON_TIP = ("1. Make sure you are passing Content-Type: application/json in header. 2. Make sure you are doing "
+            "POST request with valid JSON. 3. Make sure your JSON does not have error, use jsonlint to validate "
+            "json array")
+
+
+def test_every_error_body_word_for_word():
+    """MODELSLAB-FACTS §6.1 (captured strings) and §6.2 (the new docs); clients match on these."""
+    assert errors.invalid_request().body == {"status": "error", "message": "Invalid API Request", "tip": JSON_TIP}
+    assert errors.invalid_api_key().body == {
+        "status": "error", "message": "Invalid Api Key", "tip": JSON_TIP + ". 4. Make sure you have valid API key."}
+    assert errors.rate_limited().body == {
+        "status": "error", "message": "Rate limit exceeded",
+        "tips": "you are sending same request multiple times, spam filter is enabled, please wait for 30 seconds "
+                "and try again"}
+    assert errors.server_error().body == {"status": "error", "message": "Internal server error. Please try again."}
+    assert errors.job_not_found("130000042").body == {"status": "error", "message": "Request not found: 130000042"}
+
+
+def test_unable_to_fetch_image_names_the_field_in_the_docs_wording():
+    error = errors.unable_to_fetch_image("mask_image")
+    assert error.body == {"status": "error", "message": "Unable to fetch image from provided URL",
+                          "field": "mask_image"}
+    assert error.status(False) == 200 and error.status(True) == 422
+    told = errors.unable_to_fetch_image("init_image", "init_image is not an image")
+    assert told.body == {"status": "error", "message": "init_image is not an image", "field": "init_image"}
+
+
+def test_a_rate_limit_says_when_to_retry_and_other_errors_add_no_headers():
+    assert errors.rate_limited().headers == {"Retry-After": "30"}
+    assert errors.server_error().headers == {} and errors.invalid_request().headers == {}
+
+
+@pytest.mark.parametrize("name, message", [
+    ("rate_limit", "Rate limit exceeded"), ("invalid_api_key", "Invalid Api Key"),
+    ("invalid_request", "Invalid API Request"), ("model_not_found", "Model id not found"),
+    ("server", "Internal server error. Please try again."),
+])
+def test_every_nameable_error_is_the_real_one(name, message):
+    assert errors.named_error(name).body["message"] == message
+
+
+def test_an_unknown_error_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"^unknown error 'nope'; expected one of \['invalid_api_key', "
+                                         r"'invalid_request', 'model_not_found', 'rate_limit', 'server'\]$"):
+        errors.named_error("nope")
