@@ -48,3 +48,43 @@ def test_any_bytes_give_a_dict_or_a_body_error(raw):
 ])
 def test_json_content_types(value, expected):
     assert is_json_content_type(value) is expected
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b'{"a": NaN}', "NaN is not valid JSON"),
+    (b'{"a": -Infinity}', "-Infinity is not valid JSON"),
+    (b'{"a": 1e999}', "number 1e999 is out of range"),
+    (b'{"a": -' + b"1" * 30 + b'e999}', "number -1111111111111111111 is out of range"),  # 20 characters of it
+    (b'{"a": {"b": 1, "b": 2}}', "duplicate key 'b'"),
+    (b'{"' + b"k" * 100 + b'": 1, "' + b"k" * 100 + b'": 2}', "duplicate key '" + "k" * 40 + "'"),
+    (b"\xff{}", "body is not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "body is nested too deeply"),
+    (b'"text"', "body is a JSON str, not an object"),
+    (b"3", "body is a JSON int, not an object"),
+])
+def test_the_journal_learns_exactly_what_was_wrong(raw, message):
+    """The message is the warning a client reads in the journal; long parts are cut short."""
+    with pytest.raises(BodyError) as caught:
+        parse_object(raw)
+    assert str(caught.value) == message
+
+
+def test_a_json_syntax_error_is_named_in_at_most_80_characters():
+    with pytest.raises(BodyError) as caught:
+        parse_object(b'{"prompt": "a cat" "width": 512, ' + b'"x": 1, ' * 50)
+    message = str(caught.value)
+    assert message.startswith("body is not valid JSON: Expecting ',' delimiter")
+    assert len(message) <= len("body is not valid JSON: ") + 80
+
+
+def test_floats_stay_floats_and_finite_exponents_are_fine():
+    assert parse_object(b'{"g": 7.5, "s": 1e3, "w": 512}') == {"g": 7.5, "s": 1000.0, "w": 512}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("application/vnd.api+json", True), (" application/json ;charset=utf-8", True),
+    ("application/jsonp", False), ("text/json", False), ("text/x+json", False), ("application/json-seq", False),
+    ("multipart/form-data; boundary=application/json", False),
+])
+def test_json_media_types_only(value, expected):
+    assert is_json_content_type(value) is expected
