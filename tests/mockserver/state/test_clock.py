@@ -20,3 +20,24 @@ def test_offsets_add_up_and_namespaces_are_separate():
 def test_the_clock_never_goes_back():
     with pytest.raises(ValueError):
         Clock(MemoryStore()).advance(-1)
+
+
+def test_the_refusal_says_the_clock_only_moves_forward():
+    with pytest.raises(ValueError, match="^the clock only moves forward$"):
+        Clock(MemoryStore()).advance(-0.001)
+
+
+@pytest.mark.parametrize("seconds", [0, 0.5])
+def test_advancing_by_zero_or_part_of_a_second_is_allowed(seconds):
+    """POST /mock/clock {"advance": 0} and {"advance": 0.5} are valid requests (admin accepts >= 0)."""
+    clock = Clock(MemoryStore(), wall=lambda: 100.0)
+    assert clock.advance(seconds) == seconds
+    assert clock.now() == 100.0 + seconds
+
+
+def test_a_namespace_moves_on_from_its_own_offset_not_the_global_one():
+    clock = Clock(MemoryStore(), wall=lambda: 0.0)
+    clock.advance(100)
+    assert clock.advance(3, owner="a") == 3
+    assert clock.advance(4, owner="a") == 7, "the namespace's offsets add up"
+    assert clock.now("a") == 107.0 and clock.now() == 100.0
