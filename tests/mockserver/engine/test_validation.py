@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from contracts.core.spec import load_document, load_openapi, operations, relative_base_path
-from mockserver.engine.validation import OperationValidator
+from mockserver.engine.validation import LazyOpenAPI, OperationValidator, format_checkers
 
 DOC = load_document()
 OPS = operations(DOC)
@@ -33,3 +35,60 @@ def test_errors_name_every_field(valid_body):
 def test_fetch_by_request_id_requires_digits():
     assert validator("fetchByRequestId").errors({"key": "k", "request_id": "abc"}) == {
         "request_id": ["The request id field format is invalid."]}
+
+
+def test_the_fast_answer_is_yes_only_when_sure(valid_body):
+    inpaint = validator("inpaint")
+    assert inpaint.is_valid(valid_body) is True
+    assert inpaint.is_valid({**valid_body, "width": 513}) is False
+    assert inpaint.is_valid({**valid_body, "init_image": "not a uri"}) is False, "formats are checked too"
+    fetch = validator("fetchById")
+    assert fetch.is_valid({"key": "k"}) is True, "no path parameters given: the body alone"
+    assert fetch.is_valid({"key": "k"}, {"id": "130000001"}) is True
+    assert fetch.is_valid({"key": "k"}, {"id": "abc"}) is False
+    assert fetch.is_valid({"key": "k"}, {}) is False, "a path parameter that is missing: ask openapi-core"
+    assert fetch.is_valid({}, {"id": "1"}) is False
+
+
+def test_an_invalid_path_parameter_is_an_error_even_with_a_valid_body():
+    assert validator("fetchById").errors({"key": "k"}, {"id": "abc"}) is not None
+    assert validator("fetchById").errors({"key": "k"}, {"id": "a/b"}) == {
+        "body": ["Path not found for http://127.0.0.1/api/v6/images/fetch/a/b"]}
+
+
+def fake_operation(body_schema, path_params=None):
+    return SimpleNamespace(body_schema=body_schema, path_params=path_params or {}, path="/x", method="POST")
+
+
+def test_formats_the_fast_path_cannot_check_send_the_request_to_openapi_core():
+    schema = {"type": "object", "properties": {
+        "when": {"type": "string", "format": "date-time"},
+        "links": {"type": "array", "items": {"anyOf": [{"type": "string", "format": "uri"}]}}}}
+    fast = OperationValidator(None, fake_operation(schema), "")
+    assert fast.is_valid({}) is True
+    assert fast.is_valid({"when": "2020-01-01T00:00:00Z"}) is False, "unknown format: not sure, never valid"
+    assert fast.is_valid({"links": ["https://a.test/b.png"]}) is True
+    assert fast.is_valid({"links": ["https://a.test/b.png", "not a uri"]}) is False, "a uri nested in a list"
+
+
+def test_only_string_path_parameters_are_checked_fast():
+    typed = OperationValidator(None, fake_operation({"type": "object"}, {"n": {"type": "integer"}}), "")
+    assert typed.is_valid({}, {"n": "1"}) is False, "integer path parameters need openapi-core's casting"
+    text = OperationValidator(None, fake_operation({"type": "object"}, {"s": {"type": "string", "minLength": 2}}), "")
+    assert text.is_valid({}, {"s": "ab"}) is True and text.is_valid({}, {"s": "a"}) is False
+
+
+def test_uri_format_is_checked_as_openapi_core_checks_it():
+    is_uri = format_checkers()["uri"]
+    assert is_uri("https://example.com/a.png") is True
+    assert is_uri("not a uri") is False and is_uri("/relative/path.png") is False
+
+
+def test_openapi_core_is_loaded_on_first_need_or_warmed_in_the_background():
+    lazy = LazyOpenAPI("modelslab-pony-inpaint.yaml")
+    assert not hasattr(lazy, "__deepcopy__"), "dunder lookups never load it (copy, pickle, repr stay cheap)"
+    thread = lazy.warm_up()
+    assert thread.daemon and thread.name == "openapi-core-warm-up"
+    thread.join(timeout=60)
+    assert lazy.load() is load_openapi("modelslab-pony-inpaint.yaml"), "one parsed spec per process"
+    assert lazy.validate_request == lazy.load().validate_request
