@@ -432,6 +432,9 @@ _META_ECHO = (("W", "width"), ("H", "height"), ("n_samples", "samples"), ("promp
 
 
 def _same(a: Any, b: Any) -> bool:
+    """Equal as an echo: integers exactly, floats to 1e-9 (relative), "0.5" as 0.5."""
+    if type(a) is int and type(b) is int:
+        return a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
     if isinstance(a, str) and isinstance(b, (int, float)) and a.strip().replace(".", "", 1).isdigit():
