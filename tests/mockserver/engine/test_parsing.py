@@ -88,3 +88,15 @@ def test_floats_stay_floats_and_finite_exponents_are_fine():
 ])
 def test_json_media_types_only(value, expected):
     assert is_json_content_type(value) is expected
+
+
+def test_a_long_reason_is_cut_to_80_characters():
+    with pytest.raises(BodyError) as caught:
+        parse_object(b'{"a": ' + b"9" * 5000 + b"}")  # int() past Python's digit limit: a long message
+    message = str(caught.value)
+    assert message.startswith("body is not valid JSON: Exceeds the limit")
+    assert len(message) == len("body is not valid JSON: ") + 80
+
+
+def test_only_the_media_type_before_the_first_parameter_counts():
+    assert is_json_content_type("application/json; charset=utf-8; q=1") is True
