@@ -9,8 +9,10 @@ from __future__ import annotations
 import http.server
 import ipaddress
 import socket
+import ssl
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -90,6 +92,72 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def route_server_error(self) -> None:
         self._send(500, b"boom")
+
+    def route_ua(self) -> None:
+        self._send(200, self.headers.get("User-Agent", "").encode())
+
+    def _chunks(self, *sizes: int) -> None:
+        """A body without Content-Length, written in separate pieces (one read each)."""
+        self.send_response(200)
+        self.end_headers()
+        for size in sizes:
+            self.wfile.write(b"c" * size)
+            self.wfile.flush()
+            time.sleep(0.05)
+
+    def route_chunks_at_limit(self) -> None:
+        self._chunks(1000, 1000, 1000)
+
+    def route_chunks_over_limit(self) -> None:
+        self._chunks(1000, 1000, 1000, 1)
+
+    def route_chunks_each_small(self) -> None:
+        self._chunks(900, 900, 900, 900)
+
+    def route_stall(self) -> None:
+        """Headers and a byte at once, one more byte at 0.8 s, then nothing for 5 s."""
+        self.send_response(200)
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        for pause in (0.8, 5.0):
+            self.wfile.write(b"s")
+            self.wfile.flush()
+            time.sleep(pause)
+
+    def route_multiple_choices(self) -> None:
+        self._send(300, b"")  # a 3xx without Location
+
+    def route_odd_redirect(self) -> None:
+        self._send(399, b"", Location="/elsewhere")
+
+    def route_bad_request(self) -> None:
+        self._send(400, b"no")
+
+    posts: list[dict] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        _Handler.posts.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+        try:
+            if self.path == "/hook":
+                self._send(204, b"")
+            elif self.path == "/hook-redirect":
+                self._send(302, b"", Location="http://169.254.169.254/")
+            elif self.path == "/hook-error":
+                self._send(500, b"down")
+            elif self.path == "/hook-slow":
+                time.sleep(1.5)
+                self._send(200, b"late")
+            elif self.path == "/hook-endless":
+                self.send_response(200)
+                self.end_headers()
+                while True:  # until the client hangs up
+                    self.wfile.write(b"e" * 65536)
+            else:
+                self._send(404, b"")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 @pytest.fixture(scope="module")
@@ -377,3 +445,288 @@ def test_connection_is_pinned_to_the_vetted_address(server, monkeypatch, loopbac
 def test_exceptions_carry_reason():
     exc = FetchFailed("because")
     assert exc.reason == "because" and str(exc) == "because"
+
+
+# --------------------------------------------------------------------- why a URL is refused
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("", "empty URL"),
+    (None, "empty URL"),
+    ("ftp://127.0.0.1/x.png", "scheme ftp:// is not allowed (only http and https)"),
+    ("127.0.0.1/x.png", "scheme (none) is not allowed (only http and https)"),
+    ("http://user:pass@127.0.0.1/x.png", "URLs with user information are not allowed"),
+    ("http:///x.png", "URL has no host"),
+    ("http://127.0.0.1:99999/", "URL has an invalid port"),
+    ("http://[::1/", "URL cannot be parsed: Invalid IPv6 URL"),
+    ("http://127.0.0.1 /", "URL contains whitespace, control characters or backslashes"),
+    ("http://127.0.0.1\t/", "URL contains whitespace, control characters or backslashes"),
+    ("http://127.0.0.1\u3000/", "URL contains whitespace, control characters or backslashes"),
+    ("http://127.0.0.1\x01/", "URL contains whitespace, control characters or backslashes"),
+    ("http://127.0.0.1\\@example.com/", "URL contains whitespace, control characters or backslashes"),
+])
+def test_a_refusal_says_why_in_plain_words(url, reason, no_network):
+    """The reason reaches the client (X-Mock-Warnings, the webhook log), so it names the rule."""
+    assert NetPolicy().check(url) == reason
+
+
+def test_user_information_is_refused_even_for_an_allowed_host(no_network):
+    assert NetPolicy().check("http://user:pass@127.0.0.1/x.png") == "URLs with user information are not allowed"
+
+
+def test_address_refusals_name_the_host_and_the_address(monkeypatch, no_network):
+    fake_dns(monkeypatch, {"intranet.test": ["10.1.2.3"], "odd.test": ["not-an-address"]})
+    policy = NetPolicy(allow_hosts=["intranet.test", "odd.test"])
+    assert policy.check("http://intranet.test/") == (
+        "host 'intranet.test' resolves to 10.1.2.3, a private address (allow_private is off)")
+    assert policy.check("http://odd.test/") == "host 'odd.test' resolved to an unparseable address 'not-an-address'"
+    assert NetPolicy().check("http://example.test/") == (
+        "host 'example.test' is not on the allow-list ['127.0.0.1', 'localhost', '::1']")
+
+
+def test_one_host_given_as_a_string_is_a_list_of_one(no_network):
+    policy = NetPolicy(allow_hosts="localhost")
+    assert policy.allow_hosts == ("localhost",)
+    assert policy.check("http://localhost/") is not None, "localhost resolves to loopback, not listed as an IP"
+    assert NetPolicy(allow_hosts="127.0.0.1").check("http://127.0.0.1/") is None
+
+
+def test_allow_list_entries_are_read_leniently(monkeypatch, no_network):
+    """Brackets, a trailing dot, case, blank entries and host bits in a CIDR are all fine."""
+    fake_dns(monkeypatch, {"cdn.example.test": ["93.184.216.34"]})
+    policy = NetPolicy(allow_hosts=["", "  ", "[::1]", "CDN.Example.Test.", "10.9.8.7/8"], allow_private=True)
+    assert policy.check("http://[::1]:9/") is None
+    assert policy.check("http://cdn.example.test/a.png") is None
+    assert policy.check("http://10.200.0.1/") is None, "10.9.8.7/8 is read as 10.0.0.0/8"
+    assert policy.check("http://11.0.0.1/") is not None
+
+
+# --------------------------------------------------------------------- fetch(): sizes and failures
+
+
+def test_a_streamed_body_is_capped_across_several_chunks(server):
+    """No Content-Length: the cap counts every chunk, not only the last one."""
+    with pytest.raises(FetchTooLarge) as info:
+        NetPolicy().fetch(server + "/chunks-each-small", max_bytes=2000)
+    assert info.value.reason == f"{server}/chunks-each-small sent more than the limit of 2000 bytes"
+
+
+def test_a_streamed_body_one_byte_over_the_cap_is_refused_not_truncated(server):
+    with pytest.raises(FetchTooLarge):
+        NetPolicy().fetch(server + "/chunks-over-limit", max_bytes=3000)
+
+
+def test_a_streamed_body_exactly_at_the_cap_arrives_whole(server):
+    assert NetPolicy().fetch(server + "/chunks-at-limit", max_bytes=3000) == b"c" * 3000
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_reading(server):
+    with pytest.raises(FetchTooLarge) as info:
+        NetPolicy().fetch(server + "/big", max_bytes=1000)
+    assert info.value.reason == f"{server}/big declares 2000 bytes, more than the limit of 1000"
+
+
+def test_a_zero_byte_cap_is_a_cap_not_a_mistake(server):
+    with pytest.raises(FetchTooLarge):
+        NetPolicy().fetch(server + "/ok", max_bytes=0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"timeout": 0}, "timeout must be > 0 and max_bytes >= 0, got 0, 10485760"),
+    ({"max_bytes": -1}, "timeout must be > 0 and max_bytes >= 0, got 2.0, -1"),
+])
+def test_nonsense_limits_are_a_programming_error(kwargs, message, no_network):
+    with pytest.raises(ValueError) as info:
+        NetPolicy().fetch("http://127.0.0.1/x", **kwargs)
+    assert str(info.value) == message
+
+
+def test_the_mock_says_who_it_is(server):
+    assert NetPolicy().fetch(server + "/ua") == b"modelslab-mock"
+
+
+@pytest.mark.parametrize("path, status", [("/multiple-choices", 300), ("/odd-redirect", 399)])
+def test_every_3xx_is_a_refused_redirect(server, path, status):
+    with pytest.raises(FetchRefused) as info:
+        NetPolicy().fetch(server + path)
+    where = "?" if status == 300 else "/elsewhere"
+    assert info.value.reason == f"{server}{path} answered {status} redirect to {where}; redirects are not followed"
+
+
+def test_a_400_is_a_failure_not_a_redirect(server):
+    with pytest.raises(FetchFailed) as info:
+        NetPolicy().fetch(server + "/bad-request")
+    assert type(info.value) is FetchFailed
+    assert info.value.reason == f"{server}/bad-request answered HTTP 400"
+
+
+def test_a_refused_connection_is_named(server):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/x"
+        with pytest.raises(FetchFailed) as info:
+            NetPolicy().fetch(url)
+    assert info.value.reason.startswith(f"fetching {url} failed: ConnectionRefusedError: ")
+
+
+def test_waiting_for_headers_past_the_deadline_says_timed_out(server):
+    with pytest.raises(FetchFailed) as info:
+        NetPolicy().fetch(server + "/slow", timeout=0.3)
+    assert info.value.reason == f"fetching {server}/slow failed: timed out"
+
+
+def test_the_deadline_cuts_a_read_that_is_already_waiting(server):
+    """A byte at 0.8 s restarts the socket timeout; only the watchdog ends the wait at 1 s."""
+    start = time.monotonic()
+    with pytest.raises(FetchFailed) as info:
+        NetPolicy().fetch(server + "/stall", timeout=1.0)
+    assert info.value.reason == f"fetching {server}/stall failed: timed out"
+    assert time.monotonic() - start < 1.6
+
+
+def test_connecting_gets_the_time_that_is_left(server, monkeypatch):
+    seen: list = []
+    real = socket.create_connection
+
+    def recording(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, **kwargs):
+        seen.append(timeout)
+        return real(address, timeout, source_address, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", recording)
+    NetPolicy().fetch(server + "/ok", timeout=1.0)
+    [timeout] = seen
+    assert 0.5 < timeout <= 1.0
+
+
+def test_the_watchdog_shuts_sockets_when_it_fires_and_any_opened_after():
+    from mockserver.images.netpolicy import _Watchdog
+
+    watchdog = _Watchdog(60)
+    early, early_peer = socket.socketpair()
+    late, late_peer = socket.socketpair()
+    with early, early_peer, late, late_peer:
+        for sock in (early, late):
+            sock.settimeout(2)
+        watchdog.watch(early)
+        watchdog._expire()
+        assert watchdog.expired and early.recv(1) == b"", "shut down: the blocked read returns at once"
+        watchdog.watch(late)
+        assert late.recv(1) == b""
+
+
+# --------------------------------------------------------------------- HTTPS
+
+
+TLS = Path(__file__).with_name("tls")
+
+
+@pytest.fixture
+def https_server(monkeypatch):
+    """An HTTPS server for images.test on 127.0.0.2, trusted through SSL_CERT_FILE."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS / "images-test-cert.pem", TLS / "images-test-key.pem")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.2", 0), _Handler)
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    connects: list[tuple] = []
+
+    def guarded_connect(sock, address):
+        connects.append(address)
+        assert address[0] == "127.0.0.2", f"test tried to connect to {address!r}"
+        return _REAL_CONNECT(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setenv("SSL_CERT_FILE", str(TLS / "images-test-cert.pem"))
+    fake_dns(monkeypatch, {"images.test": ["127.0.0.2"], "other.test": ["127.0.0.2"]})
+    yield httpd.server_address[1], connects
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_goes_to_the_vetted_address_and_checks_the_certificate_for_the_url_host(https_server):
+    port, connects = https_server
+    policy = NetPolicy(allow_hosts=["images.test", "other.test", "127.0.0.0/8"])
+    assert policy.fetch(f"https://images.test:{port}/ok") == PNG_BYTES
+    assert [a[0] for a in connects] == ["127.0.0.2"]
+    with pytest.raises(FetchFailed) as info:
+        policy.fetch(f"https://other.test:{port}/ok")  # same address, a name the certificate is not for
+    assert "CERTIFICATE_VERIFY_FAILED" in info.value.reason or "certificate" in info.value.reason.lower()
+
+
+def test_https_post_is_pinned_too(https_server):
+    port, connects = https_server
+    policy = NetPolicy(allow_hosts=["images.test", "127.0.0.0/8"])
+    assert policy.post(f"https://images.test:{port}/hook", b"{}") == 204
+    assert [a[0] for a in connects] == ["127.0.0.2"]
+
+
+# --------------------------------------------------------------------- post()
+
+
+@pytest.fixture
+def posts():
+    _Handler.posts.clear()
+    yield _Handler.posts
+    _Handler.posts.clear()
+
+
+def test_post_sends_the_body_and_headers_and_returns_the_status(server, posts, loopback_only):
+    status = NetPolicy().post(server + "/hook", b'{"status": "success"}',
+                              {"Content-Type": "application/json", "X-Trace": "t-1"})
+    assert status == 204
+    [seen] = posts
+    assert seen["body"] == b'{"status": "success"}' and seen["path"] == "/hook"
+    assert seen["headers"]["Content-Type"] == "application/json" and seen["headers"]["X-Trace"] == "t-1"
+    assert seen["headers"]["User-Agent"] == "modelslab-mock"
+    assert all(a[0] == "127.0.0.1" for a in loopback_only)
+
+
+def test_post_lets_the_caller_name_the_user_agent(server, posts):
+    NetPolicy().post(server + "/hook", b"", {"User-Agent": "hook-tester"})
+    assert posts[0]["headers"]["User-Agent"] == "hook-tester"
+
+
+@pytest.mark.parametrize("path, status", [("/hook-redirect", 302), ("/hook-error", 500), ("/nowhere", 404)])
+def test_post_returns_any_status_and_never_follows_a_redirect(server, posts, path, status, loopback_only):
+    assert NetPolicy().post(server + path, b"x") == status
+    assert [p["path"] for p in posts] == [path]
+    assert all(a[0] == "127.0.0.1" for a in loopback_only)
+
+
+def test_post_reads_only_the_start_of_an_endless_answer(server, posts):
+    start = time.monotonic()
+    assert NetPolicy().post(server + "/hook-endless", b"x", timeout=2.0) == 200
+    assert time.monotonic() - start < 1.5
+
+
+def test_post_to_a_refused_url_connects_to_nothing(no_network):
+    with pytest.raises(FetchRefused) as info:
+        NetPolicy(allow_hosts=EVERYWHERE).post("http://169.254.169.254/hook", b"x")
+    assert info.value.reason == "host '169.254.169.254' resolves to 169.254.169.254, a link-local address"
+
+
+@pytest.mark.parametrize("headers", [{"X-A": "1\r\nX-Injected: 1"}, {"X-B\n": "1"}, {"": "1"}, {"X-C": "\x00"}])
+def test_post_refuses_header_injection(headers, no_network):
+    with pytest.raises(FetchRefused) as info:
+        NetPolicy().post("http://127.0.0.1/hook", b"x", headers)
+    name = next(iter(headers))
+    assert info.value.reason == f"header {name[:40]!r} has control characters; not sent"
+
+
+def test_post_timeout_and_refused_connection_are_failures(server):
+    with pytest.raises(FetchFailed) as info:
+        NetPolicy().post(server + "/hook-slow", b"x", timeout=0.3)
+    assert info.value.reason == f"posting to {server}/hook-slow failed: timed out"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+        with pytest.raises(FetchFailed) as info:
+            NetPolicy().post(url, b"x")
+    assert info.value.reason.startswith(f"posting to {url} failed: ConnectionRefusedError: ")
+
+
+def test_post_needs_a_positive_timeout(no_network):
+    with pytest.raises(ValueError, match=r"^timeout must be > 0, got 0$"):
+        NetPolicy().post("http://127.0.0.1/hook", b"x", timeout=0)
