@@ -19,6 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver.images.netpolicy import (
+    FAILED_PHRASE,
+    MAX_URL,
     FetchFailed,
     FetchRefused,
     FetchTooLarge,
@@ -458,7 +460,8 @@ def test_exceptions_carry_reason():
     ("http://user:pass@127.0.0.1/x.png", "URLs with user information are not allowed"),
     ("http:///x.png", "URL has no host"),
     ("http://127.0.0.1:99999/", "URL has an invalid port"),
-    ("http://[::1/", "URL cannot be parsed: Invalid IPv6 URL"),
+    ("http://[::1/", "URL cannot be parsed"),
+    ("http://127.0.0.1/" + "a" * MAX_URL, f"URL is longer than {MAX_URL} characters"),
     ("http://127.0.0.1 /", "URL contains whitespace, control characters or backslashes"),
     ("http://127.0.0.1\t/", "URL contains whitespace, control characters or backslashes"),
     ("http://127.0.0.1\u3000/", "URL contains whitespace, control characters or backslashes"),
@@ -549,8 +552,7 @@ def test_the_mock_says_who_it_is(server):
 def test_every_3xx_is_a_refused_redirect(server, path, status):
     with pytest.raises(FetchRefused) as info:
         NetPolicy().fetch(server + path)
-    where = "?" if status == 300 else "/elsewhere"
-    assert info.value.reason == f"{server}{path} answered {status} redirect to {where}; redirects are not followed"
+    assert info.value.reason == f"{server}{path} answered {status} (a redirect); redirects are not followed"
 
 
 def test_a_400_is_a_failure_not_a_redirect(server):
@@ -560,13 +562,13 @@ def test_a_400_is_a_failure_not_a_redirect(server):
     assert info.value.reason == f"{server}/bad-request answered HTTP 400"
 
 
-def test_a_refused_connection_is_named(server):
+def test_a_refused_connection_fails_with_the_fixed_phrase(server):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/x"
         with pytest.raises(FetchFailed) as info:
             NetPolicy().fetch(url)
-    assert info.value.reason.startswith(f"fetching {url} failed: ConnectionRefusedError: ")
+    assert info.value.reason == f"fetching {url} failed: {FAILED_PHRASE}"
 
 
 def test_waiting_for_headers_past_the_deadline_says_timed_out(server):
@@ -652,7 +654,7 @@ def test_https_goes_to_the_vetted_address_and_checks_the_certificate_for_the_url
     assert [a[0] for a in connects] == ["127.0.0.2"]
     with pytest.raises(FetchFailed) as info:
         policy.fetch(f"https://other.test:{port}/ok")  # same address, a name the certificate is not for
-    assert "CERTIFICATE_VERIFY_FAILED" in info.value.reason or "certificate" in info.value.reason.lower()
+    assert info.value.reason == f"fetching https://other.test:{port}/ok failed: {FAILED_PHRASE}"
 
 
 def test_https_post_is_pinned_too(https_server):
@@ -724,7 +726,7 @@ def test_post_timeout_and_refused_connection_are_failures(server):
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
         with pytest.raises(FetchFailed) as info:
             NetPolicy().post(url, b"x")
-    assert info.value.reason.startswith(f"posting to {url} failed: ConnectionRefusedError: ")
+    assert info.value.reason == f"posting to {url} failed: {FAILED_PHRASE}"
 
 
 def test_post_needs_a_positive_timeout(no_network):
