@@ -203,11 +203,14 @@ def test_field_rules_read_types_from_type_lists_and_one_of_branches():
 
 def test_a_schema_built_normaliser_follows_its_own_schema():
     """Not only the project spec: any body schema (another operation) drives the same rules."""
-    schema = {"type": "object", "required": ["n"], "properties": {
+    schema = {"type": "object", "required": ["n"], "additionalProperties": False, "properties": {
         "n": {"type": "integer"}, "opt": {"type": "integer"}, "maybe": {"type": ["integer", "null"]}}}
     normaliser = Normaliser(schema)
     assert normaliser.normalise({"n": None, "opt": None, "maybe": None, "steps": 3}) == (
         {"n": None, "maybe": None}, ["opt: null treated as absent", "steps: unknown field ignored"])
+    open_schema = {**schema, "additionalProperties": True}
+    assert Normaliser(open_schema).normalise({"n": 1, "extra": "x"}) == ({"n": 1, "extra": "x"}, []), \
+        "a schema that takes unlisted fields keeps them as sent"
 
 
 def test_effective_params_keep_a_default_when_null_is_sent():
