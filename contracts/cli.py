@@ -6,8 +6,9 @@
 ``contracts lint openapi/upstream-pony-inpaint.yaml``  examples vs their schemas
 ``contracts drift CASSETTE``                          recorded real answers vs the spec and the mock
 
-Exit codes: 0 passed (or everything skipped with a reason), 1 failures or contradictions,
-2 usage errors, other values are pytest's.
+Exit codes: 0 passed, 1 failures or contradictions, 2 usage errors, 5 nothing tested (every test
+skipped, e.g. ``--target real`` without a key; ``--allow-skip`` makes that 0), other values are
+pytest's.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "is accepted by design, and MLC108 only checks that valid input is not rejected)")
     run.add_argument("--admin-token", help="admin token of a URL target mock started with one "
                                            "(default: MOCKSERVER_ADMIN_TOKEN)")
+    run.add_argument("--allow-skip", action="store_true",
+                     help="exit 0 when every test is skipped (e.g. --target real without a key); otherwise such "
+                          "a run, which tested nothing, exits 5")
     run.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per test")
 
@@ -108,7 +112,8 @@ def _run(args: argparse.Namespace) -> int:
     options = RunOptions(target=args.target, junit_xml=args.junit_xml, cassette=args.cassette, seed=args.seed,
                          max_examples=args.max_examples, stateful_steps=args.stateful_steps, budget=args.budget,
                          key=args.key, profile=args.profile, example_db=args.example_db, keyword=args.keyword,
-                         verbose=args.verbose, compat_mock=args.compat_mock, admin_token=args.admin_token)
+                         verbose=args.verbose, compat_mock=args.compat_mock, admin_token=args.admin_token,
+                         allow_skip=args.allow_skip)
     try:
         return run(options)
     except (TargetError, MockStartError, ValueError) as exc:

@@ -37,6 +37,8 @@ from contracts.run.targets import Target, TargetError, default_test_key
 __all__ = ["RunOptions", "SuitePlugin", "SuiteRun", "run", "suite_of", "target_from_spec"]
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
+#: Exit status of a run that tested nothing (every test skipped) without ``allow_skip``.
+NOTHING_TESTED = 5
 #: Mock settings for ``--target mock``: strict (so invalid input must be rejected), and enough
 #: queued and failed jobs that fetch, links and the failed variant are exercised.
 MOCK_ARGS = ("--store", "memory", "--processing-ratio", "0.4", "--failed-ratio", "0.1")
@@ -58,6 +60,7 @@ class RunOptions:
     verbose: bool = False
     compat_mock: bool = False
     admin_token: str | None = None
+    allow_skip: bool = False  # a run where every test is skipped passes (else exit status NOTHING_TESTED)
     pytest_args: list[str] = field(default_factory=list)
 
 
@@ -130,6 +133,13 @@ class SuitePlugin:
         self.suite = suite or SuiteRun(target=target, schema=None)
         self.redactor = redactor or Redactor()
         self.checker = ContractChecker.for_target(target)
+        self.outcomes: dict[str, int] = {}  # passed / failed / skipped reports of the run
+
+    @property
+    def nothing_tested(self) -> bool:
+        """Every test was skipped: a run that checked nothing."""
+        return bool(self.outcomes.get("skipped")) and not self.outcomes.get("passed") \
+            and not self.outcomes.get("failed")
 
     @pytest.fixture(scope="session")
     def contract_target(self) -> Target:
@@ -162,7 +172,30 @@ class SuitePlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: Any, call: Any) -> Iterator[None]:
         outcome = yield
-        _redact_report(outcome.get_result(), self.redactor)
+        report = outcome.get_result()
+        if report.when == "call" and report.failed and call.excinfo is not None and not self.options.verbose:
+            from contracts.run.failures import failure_text
+
+            text = failure_text(call.excinfo.value)  # each failure once, with its reproduction
+            if text is not None:
+                report.longrepr = text
+        _redact_report(report, self.redactor)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
+        """Schemathesis's plugin rewrites a failed test's report here, after ours: say it our way
+        again (each failure once), and redact whatever it wrote."""
+        if report.when == "call" and report.failed and call.excinfo is not None and not self.options.verbose:
+            from contracts.run.failures import failure_text
+
+            text = failure_text(call.excinfo.value)
+            if text is not None:
+                report.longrepr = text
+        _redact_report(report, self.redactor)
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.when == "call" or report.outcome != "passed":
+            self.outcomes[report.outcome] = self.outcomes.get(report.outcome, 0) + 1
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_collectreport(self, report: Any) -> Iterator[None]:
@@ -251,6 +284,11 @@ def _run(options: RunOptions, redactor: Redactor) -> int:
         plugin = SuitePlugin(target, options, suite, redactor)
         try:
             code = pytest.main(_pytest_args(options), plugins=[plugin])
+            if code == 0 and plugin.nothing_tested and not options.allow_skip:
+                print(f"contracts run: nothing was tested (every test was skipped), so this run fails with exit "
+                      f"status {NOTHING_TESTED}; add --allow-skip where that is expected (e.g. CI without the key)",
+                      flush=True)
+                code = NOTHING_TESTED
         finally:
             sys.modules.pop("contracts.run.suite.test_contract", None)
             target.close()

@@ -74,6 +74,9 @@ def test_a_broken_mock_fails_naming_the_check_with_expected_got_and_a_redacted_c
     assert "got:       3 URLs:" in out
     assert "reproduce: curl -X POST " + served.url + "/api/v6/images/fetch/" in out
     assert '"key": "***"' in out and SECRET not in out + result.stderr
+    # each failure once: its block, not pytest's traceback of it as well
+    assert out.count("[MLC101 samples_match_outputs]") == 1 and "Traceback" not in out
+    assert out.count("reproduce: curl") == out.count("\n[MLC")
     suite = junit(report)
     assert suite.get("failures") == "1"
     failure = next(suite.iter("failure"))
@@ -81,13 +84,45 @@ def test_a_broken_mock_fails_naming_the_check_with_expected_got_and_a_redacted_c
     assert SECRET not in report.read_text()
 
 
-def test_the_real_api_without_a_key_is_reported_as_skipped_with_the_reason(tmp_path):
+def _status_done(path, body):
+    """A server whose answers break the response schema: Schemathesis's own check fails."""
+    if body.get("status") == "success":
+        return {**body, "status": "done"}
+    return None
+
+
+def test_a_property_test_failure_is_printed_once_with_its_curl(make_app, serve_wsgi, corrupt, tmp_path):
+    """Schemathesis's report of a failed property test repeats each failure three times."""
+    served = serve_wsgi(corrupt(make_app(strict=True, processing_ratio=0.0), _extra_output))
+    report = tmp_path / "once.xml"
+    result = contracts("run", "--target", served.url, "--key", SECRET, "--max-examples", "5",
+                       "-k", "inpaint and positive", "--junit-xml", str(report))
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert "1 contract failure:\n\n[MLC101 samples_match_outputs]" in out
+    assert out.count("samples_match_outputs") == 1 and out.count("reproduce: curl") == 1
+    assert "Exception Group" not in out and "Reproduce with" not in out and SECRET not in out
+    assert len(out.splitlines()) < 25, out
+    failure = next(junit(report).iter("failure"))
+    assert failure.text.count("[MLC101 samples_match_outputs]") == 1 and "reproduce: curl" in failure.text
+    served = serve_wsgi(corrupt(make_app(strict=True, processing_ratio=0.0), _status_done))
+    result = contracts("run", "--target", served.url, "--key", SECRET, "--max-examples", "5",
+                       "-k", "inpaint and positive")
+    out = result.stdout
+    assert result.returncode == 1 and "] Response violates schema" in out, out
+    assert out.count("reproduce: curl -X POST") == 1 and "Exception Group" not in out and SECRET not in out
+
+
+def test_the_real_api_without_a_key_tested_nothing_so_it_fails_unless_allowed(tmp_path):
     report = tmp_path / "real.xml"
     result = contracts("run", "--target", "real", "--junit-xml", str(report))
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 5, result.stdout + result.stderr
     assert "MODELSLAB_API_KEY is not set: real-API contract tests need a key (they spend at most 5 calls)" in result.stdout
+    assert "nothing was tested (every test was skipped)" in result.stdout and "--allow-skip" in result.stdout
     suite = junit(report)
     assert suite.get("skipped") == suite.get("tests") != "0"
+    allowed = contracts("run", "--target", "real", "--allow-skip")
+    assert allowed.returncode == 0 and "nothing was tested" not in allowed.stdout, allowed.stdout
 
 
 def test_the_real_api_budget_is_printed_as_spent_and_never_exceeded(make_app, serve_wsgi, tmp_path):
