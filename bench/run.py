@@ -8,8 +8,9 @@ average when the cell started, so a figure from a busy machine says so.
 
 Servers, one at a time:
 
-* the mock with ``mockserver run``'s defaults (1 worker, in-memory store): the validated
-  ``POST /inpaint`` (answered ``success``) and a fetch of a finished job;
+* the mock with ``mockserver run``'s defaults (1 worker, in-memory store) and ``--quiet``: the
+  validated ``POST /inpaint`` (answered ``success``) and a fetch of a finished job; then the same
+  POST with the console line per request that ``mockserver run`` prints by default;
 * the mock with ``--state DIR`` (SQLite): the same POST, a fetch with one job and with the store
   at its 100,000-job cap, an output image GET (first render and cached);
 * the ceiling: a raw WSGI app on the very same server and front (bench/ceiling_app.py);
@@ -414,6 +415,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         mock.stop()
 
+    # 1b. the same with its console line per request (mockserver run without --quiet; to a file)
+    port = free_port()
+    mock = started("mock-logged", mock_command(port, *workers, quiet=False), port)
+    try:
+        load("post_logged", mock, f"{mock.url}{API}/inpaint", at=[16], body=body)
+    finally:
+        mock.stop()
+
     # 2. the mock with --state (SQLite) -------------------------------------------------------
     port = free_port()
     log("the mock with --state DIR (SQLite)")
@@ -562,6 +571,7 @@ def render_table(results: dict[str, Any]) -> str:
         "-" * 109,
     ]
     labels = {"post": "POST /inpaint (defaults)", "fetch": "fetch (defaults)",
+              "post_logged": "POST, a console line each",
               "post_state": "POST /inpaint (--state)", "fetch_state": "fetch, 1 job (--state)",
               "fetch_100k": "fetch, 100k jobs (--state)", "image_first": "image GET, first render",
               "image_cached": "image GET, cached", "ceiling_post": "POST, raw WSGI (ceiling)",
@@ -570,7 +580,7 @@ def render_table(results: dict[str, Any]) -> str:
         for cell in results["cells"].get(name, []):
             c = cell["connections"]
             prism = _at(results, "prism_post", c)
-            mine = name in ("post", "post_state", "ceiling_post")
+            mine = name in ("post", "post_logged", "post_state", "ceiling_post")
             cpu_vs = f"{_cpu(cell) / _cpu(prism):.2f}x" if mine and _cpu(cell) and _cpu(prism) else ""
             rps_vs = f"{cell['rps'] / prism['rps']:.2f}x" if mine and prism and prism["rps"] else ""
             cpu = _cpu(cell)
