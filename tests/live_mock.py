@@ -17,6 +17,12 @@ from typing import Iterator
 
 import requests
 
+#: How long a test waits for one answer from a mock it started in another process, and for such a
+#: mock to come up. Generous on purpose: on a loaded machine (a busy CI runner) a cold worker's
+#: first answer, or a start, can take many seconds. A mock that really hangs still fails the test.
+HTTP_TIMEOUT = 120
+STARTUP_TIMEOUT = 180
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -24,12 +30,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30, printed: list[str] | None = None) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = STARTUP_TIMEOUT, printed: list[str] | None = None) -> None:
     """Until the mock answers its health check; fails with its output if it dies first."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if requests.get(url + "/__mock/health", timeout=5).status_code == 200:
+            if requests.get(url + "/__mock/health", timeout=30).status_code == 200:
                 return
         except requests.RequestException:  # not listening yet, or slow on a busy machine
             pass

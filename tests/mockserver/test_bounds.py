@@ -26,7 +26,7 @@ import requests
 from mockserver.web import serve
 from mockserver.control.receiver import WebhookReceiver
 
-from live_mock import mock_process
+from live_mock import HTTP_TIMEOUT, mock_process
 
 INPAINT = "/api/v6/images/inpaint"
 CAPS = {"max_jobs": 150, "max_log_entries": 200, "image_cache_bytes": 1_000_000, "webhook_queue_size": 10}
@@ -60,10 +60,10 @@ def _session() -> requests.Session:
 def _round(url: str, body: dict, start: int, count: int, render_every: int) -> None:
     def one(i: int) -> None:
         answer = _session().post(url + INPAINT, json=dict(body, track_id=f"b-{i}", prompt=f"load {i} " + "x" * 500),
-                                 headers={"Prefer": "variant=success"}, timeout=30).json()
+                                 headers={"Prefer": "variant=success"}, timeout=HTTP_TIMEOUT).json()
         assert answer["status"] == "success", answer
         if i % render_every == 0:  # each render is a new image of 512x512 for the cache
-            image = _session().get(url + urlsplit(answer["output"][0]).path, timeout=30)
+            image = _session().get(url + urlsplit(answer["output"][0]).path, timeout=HTTP_TIMEOUT)
             assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
 
     with ThreadPoolExecutor(32) as pool:
@@ -81,7 +81,7 @@ def test_every_cap_holds_under_32_concurrent_clients(tmp_path, valid_body):
         body = dict(valid_body, webhook=hanging.url)
         _round(url, body, 0, 150, render_every=5)  # warm up: caches and caps reach their limits
         for _ in range(8):  # an invalid body makes each worker load openapi-core (for its messages) now
-            requests.post(url + INPAINT, json=dict(body, width=3), headers={"Connection": "close"}, timeout=30)
+            requests.post(url + INPAINT, json=dict(body, width=3), headers={"Connection": "close"}, timeout=HTTP_TIMEOUT)
         time.sleep(serve.WARM_UP_DELAY + 0.5)  # and the background warm-up of both workers is over
         _round(url, body, 150, 150, render_every=5)
         workers = workers_of(proc.pid)
@@ -89,7 +89,7 @@ def test_every_cap_holds_under_32_concurrent_clients(tmp_path, valid_body):
         before = {pid: rss_kib(pid) for pid in workers}
         _round(url, body, 300, 750, render_every=5)  # five times the job cap, 150 more renders
         after = {pid: rss_kib(pid) for pid in workers}
-        health = [requests.get(url + "/__mock/health", headers={"Connection": "close"}, timeout=10).json()
+        health = [requests.get(url + "/__mock/health", headers={"Connection": "close"}, timeout=HTTP_TIMEOUT).json()
                   for _ in range(12)]
         # Read while the server runs (WAL: readers do not block it). A writer killed between its
         # insert and its trim can leave one entry over a cap until the next write trims it.

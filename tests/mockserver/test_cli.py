@@ -15,7 +15,7 @@ import requests
 from mockserver.cli import _config_from_args, build_parser, main
 from mockserver.config import MockConfig
 
-from live_mock import mock_process
+from live_mock import HTTP_TIMEOUT, mock_process
 
 
 def _help(capsys, *argv: str) -> str:
@@ -141,7 +141,7 @@ def test_python_dash_m_mockserver_serves_and_logs_each_request(docs_example):
     output: list[str] = []
     with mock_process("--seed", "4", output=output) as (url, _):
         answer = requests.post(url + "/api/v6/images/inpaint", data=docs_example,
-                               headers={"Content-Type": "application/json"}, timeout=5).json()
+                               headers={"Content-Type": "application/json"}, timeout=HTTP_TIMEOUT).json()
         assert answer["status"] in ("success", "processing")
     text = output[0]
     assert "seed 4" in text and "your_api_key" not in text
@@ -153,5 +153,5 @@ def test_quiet_prints_no_request_lines(docs_example):
     output: list[str] = []
     with mock_process("--quiet", output=output) as (url, _):
         requests.post(url + "/api/v6/images/inpaint", data=docs_example,
-                      headers={"Content-Type": "application/json"}, timeout=5)
+                      headers={"Content-Type": "application/json"}, timeout=HTTP_TIMEOUT)
     assert "modelslab-mock on" in output[0] and "/api/v6/images/inpaint key=" not in output[0]

@@ -23,7 +23,7 @@ import requests
 from mockserver.control.receiver import WebhookReceiver
 from mockserver.images.netpolicy import FAILED_PHRASE
 
-from live_mock import free_port, mock_process
+from live_mock import HTTP_TIMEOUT, free_port, mock_process
 
 INPAINT = "/api/v6/images/inpaint"
 FETCH = "/api/v6/images/fetch"
@@ -47,13 +47,13 @@ _SESSIONS = threading.local()
 def _make(url: str, body: dict, index: int) -> dict:
     prefer = "variant=processing, eta=60" if index % 3 == 0 else "variant=success"
     answer = _session().post(url + INPAINT, json=dict(body, track_id=f"job-{index}"),
-                             headers={"Prefer": prefer}, timeout=30)
+                             headers={"Prefer": prefer}, timeout=HTTP_TIMEOUT)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
 
 def _fetch(url: str, key: str, job_id: int) -> dict:
-    answer = _session().post(f"{url}{FETCH}/{job_id}", json={"key": key}, timeout=30)
+    answer = _session().post(f"{url}{FETCH}/{job_id}", json={"key": key}, timeout=HTTP_TIMEOUT)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -75,7 +75,7 @@ def test_a_thousand_jobs_from_32_clients_over_2_workers_lose_nothing(tmp_path, v
         with ThreadPoolExecutor(CLIENTS) as pool:
             before = list(pool.map(lambda i: _fetch(url, valid_body["key"], i), queued))
         assert {a["status"] for a in before} == {"processing"}
-        assert requests.post(url + "/__mock/clock", json={"advance": 61}, timeout=10).status_code == 200
+        assert requests.post(url + "/__mock/clock", json={"advance": 61}, timeout=HTTP_TIMEOUT).status_code == 200
         with ThreadPoolExecutor(CLIENTS) as pool:
             after = list(pool.map(lambda i: _fetch(url, valid_body["key"], i), ids))
         assert [a["id"] for a in after] == ids and {a["status"] for a in after} == {"success"}
@@ -83,10 +83,10 @@ def test_a_thousand_jobs_from_32_clients_over_2_workers_lose_nothing(tmp_path, v
         for fetched in after[::50]:
             assert fetched["output"] == (by_id[fetched["id"]].get("output") or by_id[fetched["id"]]["future_links"])
 
-        journal = requests.get(url + "/__mock/requests/count", params={"operation": "inpaint"}, timeout=10).json()
+        journal = requests.get(url + "/__mock/requests/count", params={"operation": "inpaint"}, timeout=HTTP_TIMEOUT).json()
         assert journal["count"] == JOBS
         tracked = requests.get(url + "/__mock/requests", params={"operation": "inpaint", "track_id": "job-777"},
-                               timeout=10).json()["requests"]
+                               timeout=HTTP_TIMEOUT).json()["requests"]
         assert [e["job_id"] for e in tracked] == [made[777]["id"]]
 
 

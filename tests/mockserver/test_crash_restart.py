@@ -25,6 +25,8 @@ from typing import Iterator
 import pytest
 import requests
 
+from live_mock import HTTP_TIMEOUT, STARTUP_TIMEOUT
+
 INPAINT = "/api/v6/images/inpaint"
 FETCH = "/api/v6/images/fetch"
 
@@ -53,11 +55,11 @@ def mock_server(state: str, *args: str) -> Iterator[tuple[str, subprocess.Popen]
         proc.communicate(timeout=15)
 
 
-def wait_until_answering(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+def wait_until_answering(url: str, proc: subprocess.Popen, timeout: float = STARTUP_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if requests.get(url + "/__mock/health", timeout=1).status_code == 200:
+            if requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT).status_code == 200:
                 return
         except requests.RequestException:
             pass
@@ -78,7 +80,7 @@ def workers_of(master: int) -> set[int]:
     return children
 
 
-def wait_for_workers(master: int, count: int, not_in: set[int] = frozenset(), timeout: float = 30) -> set[int]:
+def wait_for_workers(master: int, count: int, not_in: set[int] = frozenset(), timeout: float = STARTUP_TIMEOUT) -> set[int]:
     deadline = time.monotonic() + timeout
     while True:
         found = workers_of(master)
@@ -105,7 +107,7 @@ def test_killed_worker_and_killed_server_lose_no_accepted_job(tmp_path, valid_bo
             prefer = "variant=processing, eta=120" if (number + sent) % 2 else "variant=success"
             sent += 1
             try:
-                answer = session.post(url + INPAINT, json=valid_body, headers={"Prefer": prefer}, timeout=30)
+                answer = session.post(url + INPAINT, json=valid_body, headers={"Prefer": prefer}, timeout=HTTP_TIMEOUT)
                 body = answer.json()
             except (requests.RequestException, ValueError) as exc:  # in flight on the killed worker
                 with lock:
@@ -120,7 +122,7 @@ def test_killed_worker_and_killed_server_lose_no_accepted_job(tmp_path, valid_bo
         first = wait_for_workers(proc.pid, 2)
         with ThreadPoolExecutor(16) as pool:
             running = [pool.submit(client, url, n) for n in range(16)]
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + STARTUP_TIMEOUT
             while len(accepted) < 200:  # in the middle of the load
                 assert time.monotonic() < deadline and all(not r.done() for r in running)
                 time.sleep(0.01)
@@ -139,16 +141,16 @@ def test_killed_worker_and_killed_server_lose_no_accepted_job(tmp_path, valid_bo
         assert len(set(ids)) == len(ids) >= 400, "every answer names its own job"
         session = requests.Session()
         for job_id, status in accepted:  # every promise is kept by the surviving and the new worker
-            fetched = session.post(f"{url}{FETCH}/{job_id}", json=key, timeout=10).json()
+            fetched = session.post(f"{url}{FETCH}/{job_id}", json=key, timeout=HTTP_TIMEOUT).json()
             assert fetched.get("id") == job_id and fetched["status"] == status, (job_id, fetched)
 
     # Every process of the server dies at once (kill -9 of the process group), then a new server starts.
     assert proc.poll() is not None
     with mock_server(state, "--workers", "2", "--seed", "6") as (url, _):
-        assert requests.post(url + "/__mock/clock", json={"advance": 121}, timeout=10).status_code == 200
+        assert requests.post(url + "/__mock/clock", json={"advance": 121}, timeout=HTTP_TIMEOUT).status_code == 200
         session = requests.Session()
         for job_id, _status in accepted:
-            fetched = session.post(f"{url}{FETCH}", json={**key, "request_id": str(job_id)}, timeout=10).json()
+            fetched = session.post(f"{url}{FETCH}", json={**key, "request_id": str(job_id)}, timeout=HTTP_TIMEOUT).json()
             assert fetched.get("id") == job_id and fetched["status"] == "success", (job_id, fetched)
-        newest = session.post(url + INPAINT, json=valid_body, headers={"Prefer": "variant=success"}, timeout=10).json()
+        newest = session.post(url + INPAINT, json=valid_body, headers={"Prefer": "variant=success"}, timeout=HTTP_TIMEOUT).json()
         assert newest["id"] > max(ids), "ids are never handed out twice, even across a crash"

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from mockserver.control.rules import MAX_IN_ITEMS, MAX_PATTERNS, MAX_RULE_BYTES, MAX_RULES
-from tests.live_mock import mock_process
+from tests.live_mock import HTTP_TIMEOUT, mock_process
 
 INPAINT = "/api/v6/images/inpaint"
 EVIL = r"^(\w+\s?)+$"
@@ -28,17 +28,17 @@ PROMPT = "a" * 40 + "!"  # 41 characters: exponential for a backtracking engine
 def test_a_catastrophic_rule_pattern_does_not_freeze_a_live_worker(valid_body):
     with mock_process("--store", "memory", "--threads", "2") as (url, _):
         added = requests.post(url + "/__mock/rules", json={"match": {"prompt": {"matches": EVIL}}, "variant": "failed"},
-                              timeout=5)
+                              timeout=HTTP_TIMEOUT)
         assert added.status_code == 201
         started = time.monotonic()
-        answer = requests.post(url + INPAINT, json=dict(valid_body, prompt=PROMPT), timeout=10)
+        answer = requests.post(url + INPAINT, json=dict(valid_body, prompt=PROMPT), timeout=HTTP_TIMEOUT)
         assert answer.status_code == 200 and answer.json()["status"] == "success"  # "!" does not match
-        matched = requests.post(url + INPAINT, json=dict(valid_body, prompt="a b c"), timeout=10)
+        matched = requests.post(url + INPAINT, json=dict(valid_body, prompt="a b c"), timeout=HTTP_TIMEOUT)
         assert matched.json()["status"] == "failed"
         assert time.monotonic() - started < 5
-        found = requests.post(url + "/__mock/requests/find", json={"match": {"prompt": {"matches": EVIL}}}, timeout=10)
+        found = requests.post(url + "/__mock/requests/find", json={"match": {"prompt": {"matches": EVIL}}}, timeout=HTTP_TIMEOUT)
         assert found.status_code == 200 and found.json()["count"] == 1
-        assert requests.get(url + "/__mock/health", timeout=5).status_code == 200
+        assert requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT).status_code == 200
 
 
 def test_the_journal_matcher_runs_the_same_pattern_in_linear_time(client, valid_body):

@@ -23,6 +23,8 @@ from mockserver.web.admin import ensure_admin_token, is_loopback_host, presented
 from mockserver.config import KeyRule, MockConfig, load_config
 from mockserver.control.receiver import WebhookReceiver
 
+from live_mock import HTTP_TIMEOUT, STARTUP_TIMEOUT
+
 INPAINT = "/api/v6/images/inpaint"
 FETCH = "/api/v6/images/fetch"
 SECRET = "sk-LEAKCANARY-7f3a9c2e41d8b6"  # nothing else in the mock contains this text
@@ -207,32 +209,32 @@ def test_a_real_server_writes_the_key_to_no_log(tmp_path, valid_body):
                                 stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + STARTUP_TIMEOUT
             while True:
                 try:
-                    if requests.get(url + "/__mock/health", timeout=5).status_code == 200:
+                    if requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT).status_code == 200:
                         break
                 except requests.RequestException:  # not up yet, or slow on a busy machine
                     pass
                 assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
                 time.sleep(0.05)
             body = dict(valid_body, key=SECRET, webhook=failing.url)
-            made = requests.post(url + INPAINT + f"?key={SECRET}", json=body, timeout=10).json()
-            requests.post(url + INPAINT, json=dict(body, key=REFUSED), timeout=10)
-            requests.post(url + INPAINT, json=dict(body, width=3), timeout=10)
-            requests.post(url + INPAINT, data=b'{"key": "' + SECRET.encode() + b'", ', timeout=10,
+            made = requests.post(url + INPAINT + f"?key={SECRET}", json=body, timeout=HTTP_TIMEOUT).json()
+            requests.post(url + INPAINT, json=dict(body, key=REFUSED), timeout=HTTP_TIMEOUT)
+            requests.post(url + INPAINT, json=dict(body, width=3), timeout=HTTP_TIMEOUT)
+            requests.post(url + INPAINT, data=b'{"key": "' + SECRET.encode() + b'", ', timeout=HTTP_TIMEOUT,
                           headers={"Content-Type": "application/json"})
             for fault in ("outage", "truncated", "rate_limit"):
-                requests.post(url + INPAINT, json=body, headers={"Prefer": f"fault={fault}"}, timeout=10)
+                requests.post(url + INPAINT, json=body, headers={"Prefer": f"fault={fault}"}, timeout=HTTP_TIMEOUT)
             try:
-                requests.post(url + INPAINT, json=body, headers={"Prefer": "fault=reset"}, timeout=10)
+                requests.post(url + INPAINT, json=body, headers={"Prefer": "fault=reset"}, timeout=HTTP_TIMEOUT)
             except requests.RequestException:
                 pass  # the connection is dropped on purpose
-            requests.post(f"{url}{FETCH}/{made['id']}", json={"key": SECRET}, timeout=10)
-            requests.get(url + "/__mock/requests", params={"key": SECRET}, timeout=10)
-            requests.post(url + "/__mock/webhooks/wait", json={"timeout": 10}, timeout=15)
-            requests.get(url + f"/__mock/no-such-route?key={SECRET}", timeout=10)
-            requests.get(url + f"/generations/{SECRET}.png", timeout=10)
+            requests.post(f"{url}{FETCH}/{made['id']}", json={"key": SECRET}, timeout=HTTP_TIMEOUT)
+            requests.get(url + "/__mock/requests", params={"key": SECRET}, timeout=HTTP_TIMEOUT)
+            requests.post(url + "/__mock/webhooks/wait", json={"timeout": 10}, timeout=HTTP_TIMEOUT)
+            requests.get(url + f"/__mock/no-such-route?key={SECRET}", timeout=HTTP_TIMEOUT)
+            requests.get(url + f"/generations/{SECRET}.png", timeout=HTTP_TIMEOUT)
         finally:
             proc.terminate()
             proc.wait(timeout=15)
@@ -252,10 +254,10 @@ def test_a_real_server_with_an_admin_token_refuses_admin_calls_without_it(tmp_pa
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:  # the API answers as soon as the server is up; no token is needed for it
             try:
-                answer = requests.post(url + INPAINT, json=valid_body, timeout=5)
+                answer = requests.post(url + INPAINT, json=valid_body, timeout=HTTP_TIMEOUT)
                 if answer.status_code == 200:
                     break
             except requests.RequestException:  # not up yet, or slow on a busy machine
@@ -263,10 +265,10 @@ def test_a_real_server_with_an_admin_token_refuses_admin_calls_without_it(tmp_pa
             assert proc.poll() is None and time.monotonic() < deadline, "the mock did not come up"
             time.sleep(0.05)
         for _ in range(6):  # new connections: both workers, before and after their admin routes load
-            bare = requests.get(url + "/__mock/requests", headers={"Connection": "close"}, timeout=10)
+            bare = requests.get(url + "/__mock/requests", headers={"Connection": "close"}, timeout=HTTP_TIMEOUT)
             assert bare.status_code == 401 and bare.json()["status"] == "error"
-            assert requests.post(url + "/__mock/reset", headers={"Connection": "close"}, timeout=10).status_code == 401
-        good = requests.get(url + "/__mock/requests", headers={"Authorization": "Bearer tok-live-42"}, timeout=10)
+            assert requests.post(url + "/__mock/reset", headers={"Connection": "close"}, timeout=HTTP_TIMEOUT).status_code == 401
+        good = requests.get(url + "/__mock/requests", headers={"Authorization": "Bearer tok-live-42"}, timeout=HTTP_TIMEOUT)
         assert good.status_code == 200 and good.json()["count"] >= 1
     finally:
         proc.terminate()

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 import requests
-from live_mock import free_port, mock_process
+from live_mock import HTTP_TIMEOUT, free_port, mock_process
 
 from contracts.core.episodes import Cassette
 from contracts.core.spec import docs_example_bytes
@@ -34,7 +34,7 @@ def recorder(upstream: str, cassette: Path, *args: str) -> Iterator[str]:
         deadline = time.monotonic() + 20
         while True:
             try:
-                requests.get(url + "/__record/health", timeout=5)
+                requests.get(url + "/__record/health", timeout=HTTP_TIMEOUT)
                 break
             except requests.RequestException:
                 assert proc.poll() is None, proc.stdout.read() if proc.stdout else "recorder died"
@@ -55,7 +55,7 @@ def body(**changes):
 def poll(url: str, job_id: int, limit: float = 15) -> dict:
     deadline = time.monotonic() + limit
     while True:
-        answer = requests.post(f"{url}{API}/fetch/{job_id}", json={"key": KEY}, timeout=10).json()
+        answer = requests.post(f"{url}{API}/fetch/{job_id}", json={"key": KEY}, timeout=HTTP_TIMEOUT).json()
         if answer["status"] != "processing" or time.monotonic() > deadline:
             return answer
         time.sleep(0.25)
@@ -68,13 +68,13 @@ def recorded(tmp_path_factory) -> tuple[Path, list[dict]]:
     answers = []
     with mock_process("--http-errors", "--seed", "3") as (upstream, _proc):
         with recorder(upstream, cassette) as url:
-            answers.append(requests.post(url + API + "/inpaint", json=body(), timeout=10))
-            queued = requests.post(url + API + "/inpaint", json=body(prompt="a queued cat"), timeout=10,
+            answers.append(requests.post(url + API + "/inpaint", json=body(), timeout=HTTP_TIMEOUT))
+            queued = requests.post(url + API + "/inpaint", json=body(prompt="a queued cat"), timeout=HTTP_TIMEOUT,
                                    headers={"Prefer": "variant=processing, eta=1", "key": KEY,
                                             "Authorization": f"Bearer {KEY}"})
             answers.append(queued)
             answers.append(poll(url, queued.json()["id"]))
-            answers.append(requests.post(url + API + "/inpaint", json=body(key=""), timeout=10))
+            answers.append(requests.post(url + API + "/inpaint", json=body(key=""), timeout=HTTP_TIMEOUT))
     return cassette, answers
 
 
@@ -124,10 +124,10 @@ def test_the_key_is_in_no_file_of_the_cassette(recorded):
 def test_the_budget_stops_generation_calls_but_not_fetches(tmp_path):
     with mock_process("--seed", "4") as (upstream, _proc):
         with recorder(upstream, tmp_path, "--budget", "1") as url:
-            first = requests.post(url + API + "/inpaint", json=body(), timeout=10,
+            first = requests.post(url + API + "/inpaint", json=body(), timeout=HTTP_TIMEOUT,
                                   headers={"Prefer": "variant=processing, eta=30"})
-            second = requests.post(url + API + "/inpaint", json=body(), timeout=10)
-            fetched = requests.post(f"{url}{API}/fetch/{first.json()['id']}", json={"key": KEY}, timeout=10)
+            second = requests.post(url + API + "/inpaint", json=body(), timeout=HTTP_TIMEOUT)
+            fetched = requests.post(f"{url}{API}/fetch/{first.json()['id']}", json={"key": KEY}, timeout=HTTP_TIMEOUT)
     assert first.json()["status"] == "processing"
     assert second.status_code == 429
     assert "budget of 1 generation calls is spent" in second.json()["message"]
@@ -206,26 +206,26 @@ def test_replay_serves_the_recorded_episodes_offline_on_the_mock_clock(recorded)
     cassette, _answers = recorded
     other_key = "sk-replay-user-42"
     with mock_process("--replay", str(cassette), "--seed", "9") as (url, _proc):
-        at_once = requests.post(url + API + "/inpaint", json=body(key=other_key), timeout=10)
+        at_once = requests.post(url + API + "/inpaint", json=body(key=other_key), timeout=HTTP_TIMEOUT)
         assert at_once.json()["status"] == "success"
         assert "replayed recorded episode 0001" in warnings_of(at_once)
-        image = requests.get(at_once.json()["output"][0], timeout=10)
+        image = requests.get(at_once.json()["output"][0], timeout=HTTP_TIMEOUT)
         assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
 
         queued = requests.post(url + API + "/inpaint", json=body(key=other_key, prompt="a queued cat",
-                                                                 track_id="ignored-42"), timeout=10)
+                                                                 track_id="ignored-42"), timeout=HTTP_TIMEOUT)
         job = queued.json()
         assert job["status"] == "processing" and "replayed recorded episode 0002" in warnings_of(queued)
         assert 0.9 <= job["eta"] < 10
         fetch = f"{url}{API}/fetch/{job['id']}"
-        assert requests.post(fetch, json={"key": other_key}, timeout=10).json()["status"] == "processing"
-        moved = requests.post(url + "/__mock/clock", json={"advance": 30, "key": other_key}, timeout=10)
+        assert requests.post(fetch, json={"key": other_key}, timeout=HTTP_TIMEOUT).json()["status"] == "processing"
+        moved = requests.post(url + "/__mock/clock", json={"advance": 30, "key": other_key}, timeout=HTTP_TIMEOUT)
         assert moved.status_code == 200
-        done = requests.post(fetch, json={"key": other_key}, timeout=10).json()
+        done = requests.post(fetch, json={"key": other_key}, timeout=HTTP_TIMEOUT).json()
         assert done["status"] == "success" and len(done["output"]) == 1
 
         missed = requests.post(url + API + "/inpaint", json=body(key=other_key, prompt="never recorded"),
-                               timeout=10)
+                               timeout=HTTP_TIMEOUT)
         assert missed.json()["status"] in ("success", "processing")
         assert "no recorded episode matches this request; generated as usual" in warnings_of(missed)
 
@@ -233,8 +233,8 @@ def test_replay_serves_the_recorded_episodes_offline_on_the_mock_clock(recorded)
 def test_replay_on_miss_error_answers_an_error(recorded):
     cassette, _answers = recorded
     with mock_process("--replay", str(cassette), "--on-miss", "error") as (url, _proc):
-        missed = requests.post(url + API + "/inpaint", json=body(prompt="never recorded"), timeout=10).json()
-        hit = requests.post(url + API + "/inpaint", json=body(), timeout=10).json()
+        missed = requests.post(url + API + "/inpaint", json=body(prompt="never recorded"), timeout=HTTP_TIMEOUT).json()
+        hit = requests.post(url + API + "/inpaint", json=body(), timeout=HTTP_TIMEOUT).json()
     assert missed == {"status": "error", "message": "No recorded episode matches this request",
                       "tip": "record it with mockserver record, or run with --on-miss generate"}
     assert hit["status"] == "success"
@@ -243,11 +243,11 @@ def test_replay_on_miss_error_answers_an_error(recorded):
 def test_recorded_answers_are_named_examples_under_replay(recorded):
     cassette, _answers = recorded
     with mock_process("--replay", str(cassette)) as (url, _proc):
-        final = requests.post(url + API + "/inpaint", json=body(prompt="anything"), timeout=10,
+        final = requests.post(url + API + "/inpaint", json=body(prompt="anything"), timeout=HTTP_TIMEOUT,
                               headers={"Prefer": "example=episode-0002-final"})
-        submit = requests.post(url + API + "/inpaint", json=body(), timeout=10,
+        submit = requests.post(url + API + "/inpaint", json=body(), timeout=HTTP_TIMEOUT,
                                headers={"Prefer": "example=episode-0002"})
-        unknown = requests.post(url + API + "/inpaint", json=body(), timeout=10,
+        unknown = requests.post(url + API + "/inpaint", json=body(), timeout=HTTP_TIMEOUT,
                                 headers={"Prefer": "example=episode-9999"})
     recorded_final = json.loads((cassette / "episodes" / "0002.json").read_text())["polls"][-1]["body"]
     assert final.status_code == 200 and final.json() == recorded_final
@@ -259,7 +259,7 @@ def test_webhooks_sent_to_the_proxy_are_recorded_with_their_episode(tmp_path):
     with mock_process("--seed", "5") as (upstream, _proc):
         with recorder(upstream, tmp_path) as url:
             hook = url + "/__record/webhook"
-            made = requests.post(url + API + "/inpaint", json=body(webhook=hook, track_id="t-1"), timeout=10,
+            made = requests.post(url + API + "/inpaint", json=body(webhook=hook, track_id="t-1"), timeout=HTTP_TIMEOUT,
                                  headers={"Prefer": "variant=processing, eta=1"}).json()
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:

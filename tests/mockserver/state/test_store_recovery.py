@@ -195,19 +195,19 @@ def test_the_live_health_check_tells_the_truth(tmp_path, valid_body):
     """In a real server process (gunicorn worker): the file goes, the folder is blocked, then comes back."""
     import requests
 
-    from tests.live_mock import mock_process
+    from tests.live_mock import HTTP_TIMEOUT, mock_process
 
     path = tmp_path / "live" / "mock.sqlite3"
     with mock_process("--store", f"sqlite:///{path}") as (url, _):
-        assert requests.post(url + INPAINT, json=valid_body, timeout=10).status_code == 200
+        assert requests.post(url + INPAINT, json=valid_body, timeout=HTTP_TIMEOUT).status_code == 200
         _delete(path)
         path.mkdir()
-        answer = requests.post(url + INPAINT, json=valid_body, timeout=10)
+        answer = requests.post(url + INPAINT, json=valid_body, timeout=HTTP_TIMEOUT)
         assert answer.status_code == 503 and answer.json()["message"].startswith("state store unavailable: ")
-        assert requests.get(url + "/__mock/health", timeout=10).status_code == 503
+        assert requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT).status_code == 503
         path.rmdir()
-        assert requests.get(url + "/__mock/health", timeout=10).status_code == 200
-        assert requests.post(url + INPAINT, json=valid_body, timeout=10).json()["status"] in ("success", "processing")
+        assert requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT).status_code == 200
+        assert requests.post(url + INPAINT, json=valid_body, timeout=HTTP_TIMEOUT).json()["status"] in ("success", "processing")
 
 
 def test_redis_down_is_a_503_naming_no_address(valid_body):

@@ -27,7 +27,7 @@ import requests
 from mockserver.config import MockConfig, load_config
 from mockserver.web.serve import granian_options, serve, worker_seed
 
-from live_mock import free_port, mock_process, wait_healthy
+from live_mock import HTTP_TIMEOUT, free_port, mock_process, wait_healthy
 
 INPAINT = "/api/v6/images/inpaint"
 
@@ -40,7 +40,7 @@ def server(*args: str, **kwargs) -> Iterator[str]:
 
 def post(url: str, path: str, body: dict, **headers: str) -> dict:
     # A new connection per call, so the kernel may hand each one to a different worker.
-    answer = requests.post(url + path, json=body, headers={"Connection": "close", **headers}, timeout=10)
+    answer = requests.post(url + path, json=body, headers={"Connection": "close", **headers}, timeout=HTTP_TIMEOUT)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -75,9 +75,9 @@ def test_64_stalled_half_requests_leave_health_and_the_api_answering(valid_body)
             stack.callback(sock.close)
         time.sleep(0.2)  # every stalled request is in: headers parsed or body awaited
         for _ in range(3):
-            took, health = timed(lambda: requests.get(url + "/__mock/health", timeout=5))
+            took, health = timed(lambda: requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT))
             assert health.status_code == 200 and took < 1.0, f"health took {took:.2f} s"
-            took, answer = timed(lambda: requests.post(url + INPAINT, json=valid_body, timeout=5))
+            took, answer = timed(lambda: requests.post(url + INPAINT, json=valid_body, timeout=HTTP_TIMEOUT))
             assert answer.json()["status"] == "success" and took < 1.0, f"a valid POST took {took:.2f} s"
 
 
@@ -95,7 +95,7 @@ def test_a_body_that_stops_arriving_is_answered_408_and_headers_that_never_end_a
         assert b"HTTP/1.1 2" not in answer and took < 3, "the connection is closed, not answered"
         half_body.close()
         half_headers.close()
-        assert requests.get(url + "/__mock/health", timeout=5).status_code == 200
+        assert requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT).status_code == 200
 
 
 def test_a_stop_finishes_the_answers_in_flight_and_takes_no_new_connections(valid_body):
@@ -109,14 +109,14 @@ def test_a_stop_finishes_the_answers_in_flight_and_takes_no_new_connections(vali
 
         def slow() -> None:
             try:
-                answers.append(requests.post(url + INPAINT, json=valid_body, headers={"Prefer": "delay=1.5"}, timeout=10))
+                answers.append(requests.post(url + INPAINT, json=valid_body, headers={"Prefer": "delay=1.5"}, timeout=HTTP_TIMEOUT))
             except requests.RequestException as exc:
                 answers.append(exc)
 
         caller = threading.Thread(target=slow)
         caller.start()
         time.sleep(0.5)  # the request is in, its answer waits for the delay
-        took, health = timed(lambda: requests.get(url + "/__mock/health", timeout=5))
+        took, health = timed(lambda: requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT))
         assert health.status_code == 200 and took < 1.0, "a delayed answer does not hold the others"
         proc.send_signal(signal.SIGTERM)
         caller.join(10)
@@ -125,7 +125,7 @@ def test_a_stop_finishes_the_answers_in_flight_and_takes_no_new_connections(vali
         assert answer.status_code == 200 and answer.json()["status"] == "success"
         assert proc.wait(timeout=15) == 0
         try:
-            requests.get(url + "/__mock/health", timeout=2)
+            requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT)
             raise AssertionError("a stopped mock still answers")
         except requests.ConnectionError:
             pass
@@ -139,12 +139,12 @@ def test_a_reset_fault_drops_the_connection_and_the_server_carries_on(valid_body
     with server("--processing-ratio", "0") as url, requests.Session() as session:
         for _ in range(2):
             try:
-                session.post(url + INPAINT, json=valid_body, headers={"Prefer": "fault=reset"}, timeout=10)
+                session.post(url + INPAINT, json=valid_body, headers={"Prefer": "fault=reset"}, timeout=HTTP_TIMEOUT)
                 raise AssertionError("a reset fault was answered")
             except requests.ConnectionError:
                 pass
-            assert session.post(url + INPAINT, json=valid_body, timeout=10).json()["status"] == "success"
-        entries = requests.get(url + "/__mock/requests", timeout=10).json()["requests"]
+            assert session.post(url + INPAINT, json=valid_body, timeout=HTTP_TIMEOUT).json()["status"] == "success"
+        entries = requests.get(url + "/__mock/requests", timeout=HTTP_TIMEOUT).json()["requests"]
         assert [e["fault"] for e in entries] == ["reset", None, "reset", None]
 
 
@@ -155,14 +155,14 @@ def test_each_start_is_empty_and_writes_nothing_to_the_current_folder(tmp_path, 
     key = {"key": valid_body["key"]}
     with server("--processing-ratio", "0", cwd=tmp_path) as url:
         made = post(url, INPAINT, valid_body)
-        requests.post(url + "/__mock/rules", json={"operation": "inpaint", "respond": {"variant": "error"}}, timeout=10).raise_for_status()
+        requests.post(url + "/__mock/rules", json={"operation": "inpaint", "respond": {"variant": "error"}}, timeout=HTTP_TIMEOUT).raise_for_status()
         assert post(url, f"/api/v6/images/fetch/{made['id']}", key)["status"] == "success"
     with server("--processing-ratio", "0", cwd=tmp_path) as url:
         again = post(url, INPAINT, valid_body)
         assert again["status"] == "success", "yesterday's rule is gone"
         assert again["id"] == made["id"], "ids start over"
-        assert requests.get(url + "/__mock/requests", timeout=10).json()["requests"][0]["operation"] == "inpaint"
-        assert len(requests.get(url + "/__mock/requests", timeout=10).json()["requests"]) == 1
+        assert requests.get(url + "/__mock/requests", timeout=HTTP_TIMEOUT).json()["requests"][0]["operation"] == "inpaint"
+        assert len(requests.get(url + "/__mock/requests", timeout=HTTP_TIMEOUT).json()["requests"]) == 1
     assert sorted(os.listdir(tmp_path)) == [], "nothing written to the current folder"
 
 
@@ -176,7 +176,7 @@ def test_state_dir_is_shared_by_servers_and_workers_and_survives_a_restart(tmp_p
         post(two, "/__mock/clock", {"advance": 61})
         done = post(one, "/api/v6/images/fetch", {**key, "request_id": str(made["id"])})
         assert done["status"] == "success"
-        image = requests.get(two + urlsplit(done["output"][0]).path, timeout=10)
+        image = requests.get(two + urlsplit(done["output"][0]).path, timeout=HTTP_TIMEOUT)
         assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
     with server("--state", state) as again:
         assert post(again, f"/api/v6/images/fetch/{made['id']}", key)["id"] == made["id"]
