@@ -21,7 +21,7 @@ __all__ = ["SHORT_URI", "format_validators", "is_uri"]
 #: Up to this length the full grammar runs as it is (a few microseconds).
 SHORT_URI = 2048
 
-_HEAD = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:(//[^/?#]*)?")
+_HEAD = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:(//[^/?#\n]*)?")  # no "\n": see the "$" note below
 _PCHAR = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@%"
 _PATH = _PCHAR + b"/"
 _QUERY = _PATH + b"?"  # a fragment takes the same characters
@@ -45,6 +45,8 @@ def is_uri(value: Any) -> bool:
         return True
     if len(value) <= SHORT_URI:
         return _full_grammar(value)
+    if value.endswith("\n"):  # rfc3986-validator's pattern ends in "$", which also matches before one "\n"
+        value = value[:-1]
     head = _HEAD.match(value)
     if head is None or head.end() > SHORT_URI or not _full_grammar(head.group()):
         return False  # no scheme, or an authority longer than any real host name
