@@ -115,6 +115,8 @@ class MockConfig:
     store_prefix: str = "modelslab-mock:"  # Redis key prefix: one per mock that must not share state
     job_ttl: float = 86_400.0  # seconds a job is kept after it was stored; 0 keeps it until the cap
     max_log_entries: int = 10_000  # per log (journal, webhook deliveries); oldest dropped
+    max_log_bytes: int = 16 * 1024 * 1024  # per log, as JSON; oldest dropped (an entry keeps at most 64 KiB)
+    max_store_bytes: int = 256 * 1024 * 1024  # all jobs together, images included; oldest dropped
     workers: int = 1  # server processes
     threads: int = 1  # ignored since the server answers in one thread per worker (kept for old configs)
     max_connections: int = 1024  # connections each worker serves at once; more wait in the listen backlog
@@ -180,7 +182,8 @@ class MockConfig:
             raise ConfigError(f"profile must be one of {sorted(PROFILES)}, not {self.profile!r}")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port must be 1-65535, not {self.port}")
-        for name in ("workers", "threads", "max_jobs", "max_log_entries", "max_body_bytes", "max_connections"):
+        for name in ("workers", "threads", "max_jobs", "max_log_entries", "max_body_bytes", "max_connections",
+                     "max_log_bytes", "max_store_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.on_miss not in ("generate", "error"):

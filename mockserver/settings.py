@@ -65,6 +65,8 @@ HELP: dict[str, tuple[str, str]] = {
     "max_jobs": ("State", "jobs kept (oldest dropped)"),
     "job_ttl": ("State", "seconds a job is kept after it was stored (0: until max_jobs)"),
     "max_log_entries": ("State", "entries kept per log: the journal and the webhook log"),
+    "max_log_bytes": ("State", "bytes kept per log, as JSON (oldest dropped; one entry keeps at most 64 KiB)"),
+    "max_store_bytes": ("State", "bytes all jobs may take together, their init/mask images included (oldest dropped)"),
     # Images
     "image_dir": ("Images", "folder init/mask images may name as file:NAME"),
     "image_url_map": ("Images", "URL -> builtin:overture, builtin:overture-mask or a file in image_dir "

@@ -191,7 +191,7 @@ class Generate(_Family):
             render=render,
             family=self.family,
             fetch_path=self.fetch_path(job_id),
-        )
+        ).capped()
 
 
 @register("fetch")

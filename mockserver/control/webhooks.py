@@ -36,7 +36,7 @@ from typing import Any, Callable
 import orjson
 
 from contracts.core.redact import redact_text
-from mockserver.state.journal import limit, mask_values, scrub
+from mockserver.state.journal import cap_entry, limit, mask_values, scrub
 from mockserver.state.jobs import Job
 from mockserver.images.netpolicy import FetchError, FetchRefused, NetPolicy
 
@@ -518,4 +518,4 @@ class WebhookDispatcher:
             secrets = self._secrets.get(job_id, ())
         if secrets:
             entry = mask_values(entry, secrets)
-        self.store.append(WEBHOOKS_LOG, entry)
+        self.store.append(WEBHOOKS_LOG, cap_entry(entry))

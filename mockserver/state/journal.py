@@ -15,18 +15,26 @@ body-field matchers (the scenario rules' ``match`` syntax).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
 
 import orjson
 
 from contracts.core.redact import MASK, redact, redact_text, registered_secrets
 from mockserver.control.rules import field_matches
+from mockserver.state.budget import fit, json_size
 
-__all__ = ["Journal", "REQUESTS_LOG", "limit", "mask_values", "scrub", "scrub_text"]
+__all__ = ["Journal", "MAX_ENTRY_BYTES", "MAX_PAGE_BYTES", "REQUESTS_LOG", "Page", "cap_entry", "iter_log", "limit",
+           "mask_values", "scrub", "scrub_text"]
 
 REQUESTS_LOG = "requests"
 MAX_STRING = 300
 MAX_ITEMS = 50
+#: Bytes of JSON one log entry keeps (a journal entry, a webhook record): the head of what did not fit.
+MAX_ENTRY_BYTES = 64 * 1024
+#: Bytes of entries one admin listing returns; the rest is on the next page (``next_since``).
+MAX_PAGE_BYTES = 2 * 1024 * 1024
 _FETCH = ("fetchById", "fetchByRequestId")
 
 
@@ -152,6 +160,35 @@ def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
     return found
 
 
+def cap_entry(entry: dict[str, Any], max_bytes: int = MAX_ENTRY_BYTES) -> dict[str, Any]:
+    """A log entry within ``max_bytes`` of JSON: the entry itself when it fits (the usual case),
+    else its small fields whole and its large ones (body, headers, payload...) cut to their head,
+    with ``cut`` saying how large it was."""
+    size = json_size(entry)
+    if size <= max_bytes:
+        return entry
+    small = {k: v for k, v in entry.items() if json_size(v) <= 1024}
+    room = max_bytes - json_size(small) - 100
+    out: dict[str, Any] = {}
+    for key, value in entry.items():
+        if key in small:
+            out[key] = value
+            continue
+        out[key] = fit(value, max(256, room))
+        room -= json_size(out[key])
+    out["cut"] = f"this entry had about {size} bytes; what did not fit in {max_bytes} was cut"
+    return out
+
+
+@dataclass
+class Page:
+    """One page of a listing: the entries, and where the next page starts when there is one."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    next_since: int | None = None  # pass as ``since`` for the rest; None when this was the last page
+    bytes: int = 0
+
+
 class Journal:
     """Writes and queries the ``requests`` log of a store."""
 
@@ -161,14 +198,14 @@ class Journal:
 
     def record(self, entry: dict[str, Any]) -> None:
         if self.enabled:
-            self.store.append(REQUESTS_LOG, entry)
+            self.store.append(REQUESTS_LOG, cap_entry(entry))
 
     def record_with_job(self, job: Any, entry: dict[str, Any]) -> None:
         """Store a new job and its request's entry: one transaction where the store offers it
         (SQLite: one write lock instead of two), else one after the other."""
         together = getattr(self.store, "put_job_and_append", None)
         if self.enabled and together is not None:
-            together(job, REQUESTS_LOG, entry)
+            together(job, REQUESTS_LOG, cap_entry(entry))
             return
         self.store.put_job(job)
         self.record(entry)
@@ -176,20 +213,24 @@ class Journal:
     def entries(self, since: int = 0) -> list[dict[str, Any]]:
         return self.store.entries(REQUESTS_LOG, since)
 
-    def query(self, owner: str | None = None, operation: str | None = None, track_id: str | None = None,
-              job_id: int | None = None, status: int | None = None, variant: str | None = None,
-              method: str | None = None, path: str | None = None, fault: str | None = None,
-              rule: str | None = None, since: int = 0, match: dict[str, Any] | None = None,
-              limit_to: int | None = None) -> list[dict[str, Any]]:
-        """Entries matching every filter given, oldest first (``limit_to``: only the newest N)."""
+    def iter_entries(self, since: int = 0) -> Iterator[dict[str, Any]]:
+        """The entries one batch at a time (memory bounded by a batch, not by the log)."""
+        return iter_log(self.store, REQUESTS_LOG, since)
+
+    def matching(self, owner: str | None = None, operation: str | None = None, track_id: str | None = None,
+                 job_id: int | None = None, status: int | None = None, variant: str | None = None,
+                 method: str | None = None, path: str | None = None, fault: str | None = None,
+                 rule: str | None = None, since: int = 0, match: dict[str, Any] | None = None,
+                 limit_to: int | None = None) -> Iterator[dict[str, Any]]:
+        """Entries matching every filter given, oldest first, read a batch at a time (``limit_to`` is
+        for ``query`` and ``page``; here it is ignored)."""
         operations = None
         if operation:
             operations = set()
             for name in operation.split(","):
                 name = name.strip()
                 operations.update(_FETCH if name == "fetch" else (name,))
-        found = []
-        for entry in self.entries(since):
+        for entry in self.iter_entries(since):
             if owner is not None and entry.get("owner") != owner:
                 continue
             if operations is not None and entry.get("operation") not in operations:
@@ -214,7 +255,49 @@ class Journal:
                 body = entry.get("body")
                 if not isinstance(body, dict) or not all(field_matches(body, f, s) for f, s in match.items()):
                     continue
-            found.append(entry)
+            yield entry
+
+    def query(self, limit_to: int | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """Entries matching every filter given, oldest first (``limit_to``: only the newest N).
+        The whole answer is in memory: admin listings use ``page``."""
+        found = list(self.matching(**filters))
         if limit_to is not None:
             found = found[-limit_to:] if limit_to > 0 else []
         return found
+
+    def count(self, limit_to: int | None = None, **filters: Any) -> int:
+        """How many entries match (one batch in memory at a time)."""
+        return sum(1 for _ in self.matching(**filters))
+
+    def page(self, limit_to: int | None = None, max_bytes: int = MAX_PAGE_BYTES, **filters: Any) -> Page:
+        """At most ``max_bytes`` of matching entries: the oldest from ``since`` on (``next_since`` says
+        where the rest begins), or with ``limit_to`` the newest N that fit."""
+        page = Page()
+        if limit_to is not None:
+            if limit_to <= 0:
+                return page
+            newest: deque[tuple[dict[str, Any], int]] = deque()
+            for entry in self.matching(**filters):
+                size = json_size(entry)
+                newest.append((entry, size))
+                page.bytes += size
+                while len(newest) > limit_to or (page.bytes > max_bytes and len(newest) > 1):
+                    page.bytes -= newest.popleft()[1]
+            page.entries = [entry for entry, _ in newest]
+            return page
+        for entry in self.matching(**filters):
+            size = json_size(entry)
+            if page.entries and page.bytes + size > max_bytes:
+                page.next_since = page.entries[-1].get("seq")
+                break
+            page.entries.append(entry)
+            page.bytes += size
+        return page
+
+
+def iter_log(store: Any, log: str, since: int = 0) -> Iterator[dict[str, Any]]:
+    """A log's entries from ``since`` on, a batch at a time where the store can (all stores here can)."""
+    reader = getattr(store, "iter_entries", None)
+    if reader is not None:
+        return reader(log, since)
+    return iter(store.entries(log, since))

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import redis
 
 from mockserver.state.jobs import Job
-from mockserver.state.store import FIRST_JOB_ID, StoreUnavailable, decode_doc, decode_rule, encode_doc
+from mockserver.state.store import FIRST_JOB_ID, LOG_BATCH, StoreUnavailable, decode_doc, decode_rule, encode_doc
 
 __all__ = ["RedisStore"]
 
@@ -172,12 +172,23 @@ class RedisStore:
         return int(self._append(args=[self.prefix, log, encode_doc(entry), owner, self.max_log_entries]))
 
     def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:
-        found = []
-        for member in self.client.zrangebyscore(self._k("log:" + log), f"({int(since)}", "+inf"):
-            seq, _, rest = member.partition(b"|")
-            _, _, data = rest.partition(b"|")
-            found.append(dict(decode_doc(data), seq=int(seq)))
-        return found
+        return list(self.iter_entries(log, since))
+
+    def iter_entries(self, log: str, since: int = 0) -> Iterator[dict[str, Any]]:
+        """A batch of LOG_BATCH entries at a time: a listing never holds the whole log."""
+        last = int(since)
+        while True:
+            try:
+                members = self.client.zrangebyscore(self._k("log:" + log), f"({last}", "+inf", start=0, num=LOG_BATCH)
+            except redis.exceptions.RedisError as exc:
+                raise StoreUnavailable(_reason(exc)) from None
+            for member in members:
+                seq, _, rest = member.partition(b"|")
+                _, _, data = rest.partition(b"|")
+                last = int(seq)
+                yield dict(decode_doc(data), seq=last)
+            if len(members) < LOG_BATCH:
+                return
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -285,7 +296,7 @@ def _guarded(method: Callable) -> Callable:
 
 
 for _name in ("next_id", "put_job", "get_job", "get_job_by_prefix", "__len__", "clock_offset", "set_clock_offset",
-              "append", "entries", "put_rule", "rules", "consume_rule", "delete_rules", "delete_rule", "reset",
+              "append", "put_rule", "rules", "consume_rule", "delete_rules", "delete_rule", "reset",
               "check_writable"):
     if hasattr(RedisStore, _name):
         setattr(RedisStore, _name, _guarded(getattr(RedisStore, _name)))

@@ -28,7 +28,8 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from mockserver.state.jobs import Job
-from mockserver.state.store import FIRST_JOB_ID, StoreUnavailable, decode_doc, decode_rule, encode_doc
+from mockserver.state.store import (DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_STORE_BYTES, FIRST_JOB_ID, LOG_BATCH,
+                                    StoreUnavailable, decode_doc, decode_rule, encode_doc)
 
 __all__ = ["SqliteStore"]
 
@@ -44,6 +45,8 @@ SCHEMA_VERSION = 2
 #: (so a full store does not rewrite an old page on every put): at most cap + SWEEP - 1 are kept.
 EXACT_CAP = 4096
 SWEEP = 64
+#: A job or log entry at least this large has the byte budget checked at once (else every SWEEP).
+BIG = 16 * 1024
 
 _DROP = """
 DROP TABLE IF EXISTS jobs; DROP TABLE IF EXISTS counters; DROP TABLE IF EXISTS clocks;
@@ -84,10 +87,13 @@ class SqliteStore:
     """The Store protocol on one SQLite file (see the module docstring)."""
 
     def __init__(self, path: str | os.PathLike[str], max_jobs: int = 100_000, max_log_entries: int = 10_000,
-                 job_ttl: float = 0.0, wall=time.time, busy_timeout: float = 30.0):
+                 job_ttl: float = 0.0, wall=time.time, busy_timeout: float = 30.0,
+                 max_log_bytes: int = DEFAULT_MAX_LOG_BYTES, max_store_bytes: int = DEFAULT_MAX_STORE_BYTES):
         self.path = str(path)
         self.max_jobs = max_jobs
         self.max_log_entries = max_log_entries
+        self.max_log_bytes = max_log_bytes
+        self.max_store_bytes = max_store_bytes
         self.job_ttl = job_ttl
         self._wall = wall
         self._busy_timeout = busy_timeout
@@ -247,9 +253,18 @@ class SqliteStore:
 
     def _put_job(self, db: sqlite3.Connection, job: Job, run) -> None:
         now = self._wall()
-        params = (job.id, job.owner, job.file_prefix, now, encode_doc(job))
+        data = encode_doc(job)
+        params = (job.id, job.owner, job.file_prefix, now, data)
         run(lambda: db.execute(
             "INSERT OR REPLACE INTO jobs (id, owner, file_prefix, stored_at, data) VALUES (?, ?, ?, ?, ?)", params))
+        if len(data) >= BIG or job.id % SWEEP == 0:
+            # The byte budget: the newest jobs whose sizes add up to it are kept (this one always).
+            total = run(lambda: db.execute("SELECT coalesce(sum(length(data)), 0) FROM jobs").fetchall())[0][0]
+            if total > self.max_store_bytes:
+                run(lambda: db.execute(
+                    "DELETE FROM jobs WHERE id < ? AND id <= (SELECT id FROM (SELECT id, sum(length(data)) OVER "
+                    "(ORDER BY id DESC) AS tail FROM jobs) WHERE tail > ? ORDER BY id DESC LIMIT 1)",
+                    (job.id, self.max_store_bytes)))
         if self.max_jobs <= EXACT_CAP or job.id % SWEEP == 0:
             # Ids count up, so the newest max_jobs ids are the ones kept: an indexed range delete.
             run(lambda: db.execute("DELETE FROM jobs WHERE id <= ?", (job.id - self.max_jobs,)))
@@ -294,7 +309,8 @@ class SqliteStore:
 
     def _append(self, db: sqlite3.Connection, log: str, entry: dict[str, Any], run) -> int:
         owner = entry.get("owner")
-        params = (log, log, "log:" + log, owner if isinstance(owner, str) else None, encode_doc(entry))
+        data = encode_doc(entry)
+        params = (log, log, "log:" + log, owner if isinstance(owner, str) else None, data)
         seq = run(lambda: db.execute(
             "INSERT INTO logs (log, seq, owner, data) VALUES (?, 1 + max("
             "coalesce((SELECT max(seq) FROM logs WHERE log = ?), 0), "
@@ -303,11 +319,35 @@ class SqliteStore:
         if self.max_log_entries <= EXACT_CAP or seq % SWEEP == 0:
             # The newest max_log_entries numbers are kept: an indexed range delete.
             run(lambda: db.execute("DELETE FROM logs WHERE log = ? AND seq <= ?", (log, seq - self.max_log_entries)))
+        if len(data) >= BIG or seq % SWEEP == 0:
+            # The byte budget of this log: its newest entries that add up to it are kept (this one always).
+            total = run(lambda: db.execute("SELECT coalesce(sum(length(data)), 0) FROM logs WHERE log = ?",
+                                           (log,)).fetchall())[0][0]
+            if total > self.max_log_bytes:
+                run(lambda: db.execute(
+                    "DELETE FROM logs WHERE log = ? AND seq < ? AND seq <= (SELECT seq FROM (SELECT seq, "
+                    "sum(length(data)) OVER (ORDER BY seq DESC) AS tail FROM logs WHERE log = ?) WHERE tail > ? "
+                    "ORDER BY seq DESC LIMIT 1)", (log, seq, log, self.max_log_bytes)))
         return int(seq)
 
     def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:
-        rows = self._read("SELECT seq, data FROM logs WHERE log = ? AND seq > ? ORDER BY seq", (log, since))
-        return [dict(decode_doc(data), seq=seq) for seq, data in rows]
+        return list(self.iter_entries(log, since))
+
+    def iter_entries(self, log: str, since: int = 0) -> Iterator[dict[str, Any]]:
+        """A batch of LOG_BATCH entries at a time: a listing never holds the whole log."""
+        last = since
+        while True:
+            try:
+                rows = self._read("SELECT seq, data FROM logs WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?",
+                                  (log, last, LOG_BATCH))
+            except (sqlite3.Error, OSError) as exc:
+                self._forget()
+                raise StoreUnavailable(_reason(exc)) from None
+            for seq, data in rows:
+                yield dict(decode_doc(data), seq=seq)
+            if len(rows) < LOG_BATCH:
+                return
+            last = rows[-1][0]
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -409,7 +449,7 @@ def _guarded(method: Callable) -> Callable:
 
 
 for _name in ("next_id", "put_job", "put_job_and_append", "get_job", "get_job_by_prefix", "__len__", "clock_offset",
-              "set_clock_offset", "append", "entries", "put_rule", "rules", "consume_rule", "delete_rules",
+              "set_clock_offset", "append", "put_rule", "rules", "consume_rule", "delete_rules",
               "delete_rule", "reset", "check_writable"):
     setattr(SqliteStore, _name, _guarded(getattr(SqliteStore, _name)))
 del _name

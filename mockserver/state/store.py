@@ -6,8 +6,10 @@ rules that may be used a limited number of times. ``MemoryStore`` keeps them in 
 persistent backends (SQLite for several workers, Redis for several machines) implement the
 same methods, so every worker sees every job, rule and journal entry.
 
-Every collection is capped: the oldest entries go first, so the store never grows without
-bound however long a mock runs.
+Every collection is capped, by count and by bytes: the oldest entries go first, so the store
+never grows without bound however long a mock runs. ``DEFAULT_MAX_LOG_BYTES`` is the budget of
+each log (its entries as JSON), ``DEFAULT_MAX_STORE_BYTES`` that of all jobs together.
+Logs are read a batch at a time (``iter_entries``), so a listing never holds a whole log.
 """
 
 from __future__ import annotations
@@ -16,16 +18,36 @@ import json
 import threading
 import time
 from collections import OrderedDict, deque
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 import orjson
 
 from mockserver.state.jobs import Job
 
-__all__ = ["FIRST_JOB_ID", "MemoryStore", "Store", "StoreUnavailable", "decode_doc", "decode_rule", "encode_doc"]
+__all__ = ["DEFAULT_MAX_LOG_BYTES", "DEFAULT_MAX_STORE_BYTES", "FIRST_JOB_ID", "MemoryStore", "Store",
+           "StoreUnavailable", "decode_doc", "decode_rule", "encode_doc", "job_bytes"]
 
 #: Real ids are 8-9 digit integers (MODELSLAB-FACTS §3.1); the mock counts up from here.
 FIRST_JOB_ID = 130_000_000
+
+#: Bytes each log (the journal, the webhook log) may hold, as JSON; the oldest entries go first.
+DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024
+#: Bytes all jobs together may hold (their init/mask images included); the oldest jobs go first.
+DEFAULT_MAX_STORE_BYTES = 256 * 1024 * 1024
+#: Entries a store reads at once when a log is walked.
+LOG_BATCH = 64
+
+
+def job_bytes(job: Job) -> int:
+    """About how many bytes a job takes (its texts and images; a few hundred for the rest)."""
+    size = 512
+    for part in (job.meta, job.render):
+        for value in part.values():
+            if isinstance(value, str):
+                size += len(value)
+            elif isinstance(value, (list, dict)):
+                size += len(str(value))
+    return size
 
 
 class StoreUnavailable(RuntimeError):
@@ -99,6 +121,10 @@ class Store(Protocol):
         """A log's entries with a sequence number above ``since``, oldest first."""
         ...
 
+    def iter_entries(self, log: str, since: int = 0) -> Iterator[dict[str, Any]]:
+        """The same entries, read ``LOG_BATCH`` at a time."""
+        ...
+
     def put_rule(self, rule: dict[str, Any]) -> None:
         """Add or replace a scenario rule (a dict with at least ``id``; ``times`` = uses left or None)."""
         ...
@@ -138,10 +164,16 @@ class MemoryStore:
     """
 
     def __init__(self, max_jobs: int = 100_000, max_log_entries: int = 10_000,
-                 job_ttl: float = 0.0, wall=time.time):
+                 job_ttl: float = 0.0, wall=time.time, max_log_bytes: int = DEFAULT_MAX_LOG_BYTES,
+                 max_store_bytes: int = DEFAULT_MAX_STORE_BYTES):
         self.max_jobs = max_jobs
         self.max_log_entries = max_log_entries
+        self.max_log_bytes = max_log_bytes
+        self.max_store_bytes = max_store_bytes
         self.job_ttl = job_ttl
+        self._job_sizes: dict[int, int] = {}
+        self._jobs_bytes = 0
+        self._log_bytes: dict[str, int] = {}
         self._wall = wall
         self._lock = threading.Lock()
         self._jobs: OrderedDict[int, Job] = OrderedDict()
@@ -149,7 +181,8 @@ class MemoryStore:
         self._by_prefix: dict[str, int] = {}
         self._next = FIRST_JOB_ID
         self._offsets: dict[str, float] = {}
-        self._logs: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
+        # entries kept as their JSON: what the byte budget counts is what they take
+        self._logs: dict[str, deque[tuple[int, str | None, bytes]]] = {}
         self._seq: dict[str, int] = {}
         self._rules: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
@@ -165,7 +198,10 @@ class MemoryStore:
             self._jobs.move_to_end(job.id)
             self._stored_at[job.id] = now
             self._by_prefix[job.file_prefix] = job.id
-            while len(self._jobs) > self.max_jobs:
+            size = job_bytes(job)
+            self._jobs_bytes += size - self._job_sizes.get(job.id, 0)
+            self._job_sizes[job.id] = size
+            while len(self._jobs) > self.max_jobs or (self._jobs_bytes > self.max_store_bytes and len(self._jobs) > 1):
                 self._drop_oldest()
             if self.job_ttl:
                 while self._jobs and self._stored_at[next(iter(self._jobs))] <= now - self.job_ttl:
@@ -174,6 +210,7 @@ class MemoryStore:
     def _drop_oldest(self) -> None:
         job_id, dropped = self._jobs.popitem(last=False)
         self._stored_at.pop(job_id, None)
+        self._jobs_bytes -= self._job_sizes.pop(job_id, 0)
         if self._by_prefix.get(dropped.file_prefix) == job_id:
             del self._by_prefix[dropped.file_prefix]
 
@@ -198,15 +235,37 @@ class MemoryStore:
         self._offsets[owner] = float(offset)
 
     def append(self, log: str, entry: dict[str, Any]) -> int:
+        # a copy of exactly its size: orjson's own bytes keep the room it grew into (8 KiB for 900 bytes)
+        data = memoryview(encode_doc(entry)).tobytes()
+        owner = entry.get("owner")
         with self._lock:
             seq = self._seq.get(log, 0) + 1
             self._seq[log] = seq
-            self._logs.setdefault(log, deque(maxlen=self.max_log_entries)).append((seq, entry))
+            kept = self._logs.setdefault(log, deque())
+            kept.append((seq, owner if isinstance(owner, str) else None, data))
+            total = self._log_bytes.get(log, 0) + len(data)
+            while len(kept) > self.max_log_entries or (total > self.max_log_bytes and len(kept) > 1):
+                total -= len(kept.popleft()[2])
+            self._log_bytes[log] = total
             return seq
 
     def entries(self, log: str, since: int = 0) -> list[dict[str, Any]]:
+        return list(self.iter_entries(log, since))
+
+    def iter_entries(self, log: str, since: int = 0) -> Iterator[dict[str, Any]]:
         with self._lock:
-            return [dict(entry, seq=seq) for seq, entry in self._logs.get(log, ()) if seq > since]
+            kept = list(self._logs.get(log, ()))  # references: the bytes are shared, not copied
+        start = len(kept)
+        low, high = 0, len(kept)
+        while low < high:  # sequence numbers increase: the first one above since
+            middle = (low + high) // 2
+            if kept[middle][0] > since:
+                high = middle
+            else:
+                low = middle + 1
+        start = low
+        for seq, _, data in kept[start:]:
+            yield dict(decode_doc(data), seq=seq)
 
     def put_rule(self, rule: dict[str, Any]) -> None:
         with self._lock:
@@ -246,14 +305,19 @@ class MemoryStore:
                 self._next = FIRST_JOB_ID
                 self._offsets.clear()
                 self._logs.clear()
+                self._log_bytes.clear()
                 self._seq.clear()
                 self._rules.clear()
+                self._job_sizes.clear()
+                self._jobs_bytes = 0
                 return
             for job_id in [i for i, job in self._jobs.items() if job.owner == owner]:
                 self._stored_at.pop(job_id, None)
+                self._jobs_bytes -= self._job_sizes.pop(job_id, 0)
                 self._by_prefix.pop(self._jobs.pop(job_id).file_prefix, None)
             for name, log in self._logs.items():
-                self._logs[name] = deque(((q, e) for q, e in log if e.get("owner") != owner), maxlen=log.maxlen)
+                self._logs[name] = deque(item for item in log if item[1] != owner)
+                self._log_bytes[name] = sum(len(item[2]) for item in self._logs[name])
             for rule_id in [i for i, rule in self._rules.items() if rule.get("owner") == owner]:
                 del self._rules[rule_id]
             self._offsets.pop(owner, None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from mockserver.state.store import MemoryStore, Store
+from mockserver.state.store import DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_STORE_BYTES, MemoryStore, Store
 
 __all__ = ["DEFAULT_SQLITE_FILE", "StoreError", "open_store", "sqlite_path"]
 
@@ -42,15 +42,17 @@ def open_store(url_or_name: str, config: Any = None) -> Store:
     max_jobs = getattr(config, "max_jobs", 100_000)
     max_log_entries = getattr(config, "max_log_entries", 10_000)
     job_ttl = getattr(config, "job_ttl", 0.0)
+    budgets = {"max_log_bytes": getattr(config, "max_log_bytes", DEFAULT_MAX_LOG_BYTES),
+               "max_store_bytes": getattr(config, "max_store_bytes", DEFAULT_MAX_STORE_BYTES)}
     name = (url_or_name or "").strip()
     if name == "memory":
-        return MemoryStore(max_jobs=max_jobs, max_log_entries=max_log_entries, job_ttl=job_ttl)
+        return MemoryStore(max_jobs=max_jobs, max_log_entries=max_log_entries, job_ttl=job_ttl, **budgets)
     if name == "sqlite" or name.startswith("sqlite:"):
         from mockserver.state.sqlite_store import SqliteStore
 
         path = sqlite_path(name, getattr(config, "state", None))
         try:
-            return SqliteStore(path, max_jobs=max_jobs, max_log_entries=max_log_entries, job_ttl=job_ttl)
+            return SqliteStore(path, max_jobs=max_jobs, max_log_entries=max_log_entries, job_ttl=job_ttl, **budgets)
         except Exception as exc:  # sqlite3.Error, OSError: say which file and why
             raise StoreError(f"cannot open the SQLite store {path}: {exc}") from exc
     if name.startswith(("redis://", "rediss://", "unix://")):

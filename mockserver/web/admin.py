@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import math
 import secrets
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from flask import Blueprint, Response, request
 
 from mockserver.engine.parsing import BodyError, parse_json
 from mockserver.web.http import json_response
-from mockserver.state.journal import limit
+from mockserver.state.budget import json_size
+from mockserver.state.journal import MAX_PAGE_BYTES, iter_log, limit
 from mockserver.engine.pipeline import owner_of
 from mockserver.control.rules import RuleError, field_matches
 from mockserver.web.context import MockState
@@ -263,7 +265,7 @@ def admin_blueprint(state: MockState) -> Blueprint:
 
     def matched_counts() -> dict[str, int]:
         counts: dict[str, int] = {}
-        for entry in engine.journal.entries():
+        for entry in engine.journal.iter_entries():
             rule_id = entry.get("rule")
             if rule_id:
                 counts[rule_id] = counts.get(rule_id, 0) + 1
@@ -314,15 +316,21 @@ def admin_blueprint(state: MockState) -> Blueprint:
 
     # -- the journal and verification ---------------------------------------------------------------
 
+    def listing(filters: dict[str, Any]) -> Response:
+        """One page: at most MAX_PAGE_BYTES of entries; ``next_since`` says where the rest begins."""
+        page = engine.journal.page(**filters)
+        answer: dict[str, Any] = {"requests": page.entries, "count": len(page.entries)}
+        if page.next_since is not None:
+            answer["next_since"] = page.next_since
+        return json_response(answer)
+
     @bp.get("/requests")
     def list_requests() -> Response:
-        found = engine.journal.query(**_filters(request.args.to_dict()))
-        return json_response({"requests": found, "count": len(found)})
+        return listing(_filters(request.args.to_dict()))
 
     @bp.post("/requests/find")
     def find_requests() -> Response:
-        found = engine.journal.query(**_filters(_json_object() or {}))
-        return json_response({"requests": found, "count": len(found)})
+        return listing(_filters(_json_object() or {}))
 
     @bp.route("/requests/count", methods=["GET", "POST"])
     def count_requests() -> Response:
@@ -330,12 +338,12 @@ def admin_blueprint(state: MockState) -> Blueprint:
         expect = _int(source.get("expect"), "expect")
         filters = _filters(source)
         filters["limit_to"] = None
-        found = engine.journal.query(**filters)
-        answer: dict[str, Any] = {"count": len(found)}
+        found = engine.journal.count(**filters)
+        answer: dict[str, Any] = {"count": found}
         if expect is not None:
-            answer.update(expected=expect, ok=len(found) == expect)
-            if len(found) != expect:
-                answer["message"] = (f"expected {expect} matching request(s), found {len(found)}"
+            answer.update(expected=expect, ok=found == expect)
+            if found != expect:
+                answer["message"] = (f"expected {expect} matching request(s), found {found}"
                                      + _nearest_hint(engine, filters))
         return json_response(answer)
 
@@ -350,8 +358,9 @@ def admin_blueprint(state: MockState) -> Blueprint:
         outcome = args.get("outcome")
         since = min(max(_int(args.get("since"), "since") or 0, 0), _MAX_SEQ)
         newest = _int(args.get("limit"), "limit")
-        found = []
-        for entry in state.store.entries(WEBHOOKS_LOG, since):
+        kept: deque[tuple[dict[str, Any], int]] = deque()
+        size, next_since = 0, None
+        for entry in iter_log(state.store, WEBHOOKS_LOG, since):
             if owner is not None and entry.get("owner") != owner:
                 continue
             if job_id is not None and entry.get("job_id") != job_id:
@@ -360,10 +369,19 @@ def admin_blueprint(state: MockState) -> Blueprint:
                 continue
             if outcome is not None and entry.get("outcome") != outcome:
                 continue
-            found.append(entry)
-        if newest is not None:
-            found = found[-newest:] if newest > 0 else []
-        return json_response({"deliveries": found, "count": len(found)})
+            bytes_ = json_size(entry)
+            if newest is None and kept and size + bytes_ > MAX_PAGE_BYTES:  # the rest: on the next page
+                next_since = kept[-1][0].get("seq")
+                break
+            kept.append((entry, bytes_))
+            size += bytes_
+            while newest is not None and kept and (len(kept) > max(newest, 0)
+                                                   or (size > MAX_PAGE_BYTES and len(kept) > 1)):
+                size -= kept.popleft()[1]
+        answer: dict[str, Any] = {"deliveries": [entry for entry, _ in kept], "count": len(kept)}
+        if next_since is not None:
+            answer["next_since"] = next_since
+        return json_response(answer)
 
     @bp.post("/webhooks/wait")
     def wait_webhooks() -> Response:
@@ -381,10 +399,11 @@ def admin_blueprint(state: MockState) -> Blueprint:
 def _nearest_hint(engine: Any, filters: dict[str, Any]) -> str:
     """Why nothing matched: the requests of the same key and operation that differ in the rest."""
     looser = {k: filters[k] for k in ("owner", "operation") if filters.get(k) is not None}
-    near = engine.journal.query(**looser)
-    if not near:
+    sample = None
+    for sample in engine.journal.matching(**looser):  # the latest, one batch in memory at a time
+        pass
+    if sample is None:
         return ""
-    sample = near[-1]
     shown = {k: sample.get(k) for k in ("method", "path", "status", "variant", "track_id", "rule", "fault")}
     body = sample.get("body")
     if filters.get("match") and isinstance(body, dict):

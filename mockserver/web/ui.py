@@ -29,6 +29,7 @@ from flask import Blueprint, Response, request
 
 from mockserver.control.webhooks import WEBHOOKS_LOG
 from mockserver.engine.pipeline import owner_of
+from mockserver.state.journal import iter_log
 from mockserver.web.context import MockState
 from mockserver.web.fastpath import host_url
 from mockserver.web.http import json_response
@@ -78,7 +79,8 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
 
     @bp.get("/requests/<int:seq>/explain")
     def explain_request(seq: int) -> Response:
-        entry = next((e for e in engine.journal.entries(max(0, seq - 1)) if e.get("seq") == seq), None)
+        since = min(max(0, seq - 1), 2**63 - 1)  # what a store's numbers can be
+        entry = next((e for e in engine.journal.iter_entries(since) if e.get("seq") == seq), None)
         if entry is None:
             return _error(f"no journal entry {seq} (the journal keeps the newest max_log_entries)", 404)
         base = state.config.public_url or host_url(request.environ)
@@ -123,7 +125,7 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
         if job is None:
             return _error(f"no job {job_id}", 404)
         entries = [e for e in engine.journal.query(job_id=job.id) if e.get("owner") == job.owner]
-        deliveries = [d for d in state.store.entries(WEBHOOKS_LOG) if d.get("job_id") == job.id]
+        deliveries = [d for d in iter_log(state.store, WEBHOOKS_LOG) if d.get("job_id") == job.id]
         found = build_timeline(job, entries, deliveries, engine.clock.now(job.owner))
         found["track_id"] = next((e.get("track_id") for e in entries), None)  # as journalled: key masked
         return json_response(found)
