@@ -35,7 +35,7 @@ def test_a_catastrophic_rule_pattern_does_not_freeze_a_live_worker(valid_body):
         assert answer.status_code == 200 and answer.json()["status"] == "success"  # "!" does not match
         matched = requests.post(url + INPAINT, json=dict(valid_body, prompt="a b c"), timeout=HTTP_TIMEOUT)
         assert matched.json()["status"] == "failed"
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 60  # a backtracking engine takes hours on 41 characters
         found = requests.post(url + "/__mock/requests/find", json={"match": {"prompt": {"matches": EVIL}}}, timeout=HTTP_TIMEOUT)
         assert found.status_code == 200 and found.json()["count"] == 1
         assert requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT).status_code == 200

@@ -60,19 +60,22 @@ def records(client, key):
 
 
 def test_a_dead_receiver_cannot_delay_another_keys_delivery(make_app, valid_body):
-    client = make_app(processing_ratio=0.0, webhook_workers=4, webhook_timeout=4.0, webhook_retries=0).test_client()
+    # A dead attempt hangs for 30 s, so a live key that waited behind one takes 30 s; one that did
+    # not is delivered in well under 10 s even on a loaded machine.
+    client = make_app(processing_ratio=0.0, webhook_workers=4, webhook_timeout=30.0, webhook_retries=0).test_client()
     with silent_receiver() as (dead, held), WebhookReceiver() as alive:
         for i in range(8):  # more than every thread: each attempt hangs for webhook_timeout
             post(client, dict(valid_body, key="key-with-dead-receiver", webhook=dead, track_id=f"dead-{i}"))
-        deadline = time.monotonic() + 3
-        while len(held) < 3 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while len(held) < 3:  # the dead key holds all the threads it may
+            assert time.monotonic() < deadline, f"only {len(held)} attempts reached the dead receiver"
             time.sleep(0.01)
         started = time.monotonic()
         answer = post(client, dict(valid_body, key="key-with-live-receiver", webhook=alive.url, track_id="alive")).json
-        [delivery] = alive.wait_for(1, timeout=10)
+        [delivery] = alive.wait_for(1, timeout=20)
         took = time.monotonic() - started
         assert delivery.json["id"] == answer["id"]
-        assert took < 1.5, f"the live key waited {took:.1f} s behind the dead one (timeout 4 s)"
+        assert took < 10, f"the live key waited {took:.1f} s behind the dead one (timeout 30 s)"
         assert len(held) < 4, "one key held every delivery thread"
 
 
