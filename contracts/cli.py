@@ -3,6 +3,7 @@
 ``contracts run --target mock --junit-xml out.xml``   property, stateful and scenario tests
 ``contracts run --target http://127.0.0.1:4010``      a running mock (or any server)
 ``contracts run --target real``                       the real API, positive-only, budgeted
+``contracts run --spec openapi/modelslab.yaml``        every generate/fetch operation of another spec
 ``contracts lint openapi/upstream-pony-inpaint.yaml``  examples vs their schemas
 ``contracts drift CASSETTE``                          recorded real answers vs the spec and the mock
 
@@ -72,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--compat-mock", action="store_true",
                      help="with --target mock: start the mock in compat mode (then invalid-but-coercible input "
                           "is accepted by design, and MLC108 only checks that valid input is not rejected)")
+    run.add_argument("--spec", metavar="FILE",
+                     help="the OpenAPI spec to test against (a path, or a name in openapi/; default the Pony "
+                          "inpaint spec). Its x-mock-behaviour operations get the ModelsLab checks; a spec "
+                          "without them gets Schemathesis's generic checks only")
     run.add_argument("--admin-token", help="admin token of a URL target mock started with one "
                                            "(default: MOCKSERVER_ADMIN_TOKEN)")
     run.add_argument("--allow-skip", action="store_true",
@@ -113,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
                          max_examples=args.max_examples, stateful_steps=args.stateful_steps, budget=args.budget,
                          key=args.key, profile=args.profile, example_db=args.example_db, keyword=args.keyword,
                          verbose=args.verbose, compat_mock=args.compat_mock, admin_token=args.admin_token,
-                         allow_skip=args.allow_skip)
+                         allow_skip=args.allow_skip, spec=args.spec)
     try:
         return run(options)
     except (TargetError, MockStartError, ValueError) as exc:

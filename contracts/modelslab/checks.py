@@ -624,6 +624,8 @@ class ContractChecker:
             return transport.request("GET", url)
 
         netloc = urlsplit(target.base_url).netloc
+        if getattr(target, "spec", None):
+            kwargs.setdefault("spec", target.spec)
         return cls(fetch=fetch, image_hosts={netloc}, any_image_host=bool(getattr(target, "is_real", False)),
                    strict=target.strict, **kwargs)
 

@@ -1,6 +1,6 @@
 """A client for the mock's own control surface (``/__mock/...``), with assertions that explain.
 
-Tests need to say "reset", "let 30 seconds pass", "exactly two inpaint requests were made with
+Tests need to say "reset", "let 30 seconds pass", "exactly two generate requests were made with
 this key", "a webhook for track_id t1 arrived". Those are HTTP calls to the mock's admin API,
 so this client works for an in-process app, a mock started by ``contracts run`` or any running
 ``mockserver``. Like vcrpy and responses, a failed assertion shows what *was* recorded, nearest
@@ -10,6 +10,11 @@ The request journal (``GET /__mock/requests``) and the webhook log (``GET /__moc
 are newer admin endpoints; against a mock without them these helpers raise
 ``AdminEndpointMissing`` (a clear message, never a confusing 404 body). A mock started with an
 admin token gets it as ``Authorization: Bearer`` (and the token is registered as a secret).
+
+Journal entries name their operation by operationId. Filters may instead say what the operation
+does (``kind="generate"`` or ``"fetch"``, optionally ``family="realtime"``), read from the spec's
+``x-mock-behaviour`` (``contracts.core.behaviours``), so a test need not know the operationIds
+of the spec the mock serves.
 """
 
 from __future__ import annotations
@@ -57,8 +62,10 @@ def _summary(entry: dict[str, Any]) -> str:
 
 class MockAdmin:
     def __init__(self, root_url: str, transport: Transport, sleep: Callable[[float], None] = time.sleep,
-                 monotonic: Callable[[], float] = time.monotonic, token: str | None = None):
+                 monotonic: Callable[[], float] = time.monotonic, token: str | None = None,
+                 spec: str | None = None):
         self.root_url = root_url.rstrip("/")
+        self.spec = spec
         self.transport = transport
         self._sleep = sleep
         self._monotonic = monotonic
@@ -109,30 +116,60 @@ class MockAdmin:
 
     # -- the request journal (needs GET /__mock/requests) ---------------------------------------
 
-    def requests(self, operation: str | None = None, key: str | None = None,
-                 track_id: str | None = None) -> list[dict[str, Any]]:
+    def operations(self, kind: str, family: str | None = None) -> list[str]:
+        """operationIds of the spec's operations of one kind (``generate`` or ``fetch``), in one family."""
+        from contracts.core.behaviours import spec_behaviours
+        from contracts.core.spec import SPEC_FILE
+
+        index = spec_behaviours(self.spec or SPEC_FILE)
+        if kind not in ("generate", "fetch"):
+            raise ValueError(f"kind must be generate or fetch, not {kind!r}")
+        found = index.generate if kind == "generate" else index.fetch
+        ops = [op_id for op_id, op in found.items() if family is None or op.family == family]
+        if not ops:
+            raise ValueError(f"the spec {self.spec or SPEC_FILE} declares no {kind} operation"
+                             + (f" in family {family!r}" if family else ""))
+        return ops
+
+    def _operation_filter(self, operation: str | None, kind: str | None, family: str | None) -> str | None:
+        if kind is None and family is None:
+            return operation
+        if operation is not None:
+            raise ValueError("filter by operation or by kind/family, not both")
+        if kind is None:
+            return ",".join(self.operations("generate", family) + self.operations("fetch", family))
+        return ",".join(self.operations(kind, family))
+
+    def requests(self, operation: str | None = None, key: str | None = None, track_id: str | None = None,
+                 *, kind: str | None = None, family: str | None = None) -> list[dict[str, Any]]:
+        operation = self._operation_filter(operation, kind, family)
         data = self._call("GET", "/requests", query={"operation": operation, "key": key, "track_id": track_id})
         entries = data.get("requests") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise AdminError(f"GET /__mock/requests did not answer {{\"requests\": [...]}}: {str(data)[:200]}")
         return entries
 
-    def count_requests(self, operation: str | None = None, key: str | None = None,
-                       track_id: str | None = None) -> int:
-        return len(self.requests(operation=operation, key=key, track_id=track_id))
+    def count_requests(self, operation: str | None = None, key: str | None = None, track_id: str | None = None,
+                       *, kind: str | None = None, family: str | None = None) -> int:
+        return len(self.requests(operation=operation, key=key, track_id=track_id, kind=kind, family=family))
 
     def assert_requests(self, count: int | None = None, *, at_least: int | None = None,
                         operation: str | None = None, key: str | None = None,
-                        track_id: str | None = None) -> list[dict[str, Any]]:
+                        track_id: str | None = None, kind: str | None = None,
+                        family: str | None = None) -> list[dict[str, Any]]:
         """Assert how many journal entries match; on mismatch list what was recorded instead."""
         if (count is None) == (at_least is None):
             raise ValueError("pass exactly one of count= or at_least=")
+        described = {"kind": kind, "family": family}
+        operation = self._operation_filter(operation, kind, family)
         matched = self.requests(operation=operation, key=key, track_id=track_id)
         ok = len(matched) == count if count is not None else len(matched) >= (at_least or 0)
         if ok:
             return matched
         filters = ", ".join(f"{k}={'***' if k == 'key' else repr(v)}" for k, v in
-                            (("operation", operation), ("key", key), ("track_id", track_id)) if v is not None)
+                            (("kind", described["kind"]), ("family", described["family"]),
+                             ("operation", None if kind or family else operation), ("key", key),
+                             ("track_id", track_id)) if v is not None)
         wanted = f"exactly {count}" if count is not None else f"at least {at_least}"
         everything = self.requests()
         lines = [f"expected {wanted} request(s) matching {filters or 'anything'}; got {len(matched)}."]

@@ -61,6 +61,7 @@ class RunOptions:
     compat_mock: bool = False
     admin_token: str | None = None
     allow_skip: bool = False  # a run where every test is skipped passes (else exit status NOTHING_TESTED)
+    spec: str | None = None  # the spec to test against (a name in openapi/ or a path; default the Pony spec)
     pytest_args: list[str] = field(default_factory=list)
 
 
@@ -80,25 +81,46 @@ def _wsgi_app(spec: str) -> Any:
 @contextlib.contextmanager
 def target_from_spec(options: RunOptions) -> Iterator[Target]:
     """The target a ``--target`` value names; a ``mock`` is started and stopped around the run."""
-    spec = options.target.strip()
-    if spec == "mock":
+    where = options.target.strip()
+    api = _checked_spec(options.spec)
+    if where == "mock":
         from contracts.run.mock_process import MockProcess
 
-        with MockProcess(seed=options.seed, strict=not options.compat_mock, extra_args=MOCK_ARGS) as mock:
-            target = Target.for_url(mock.url, key=options.key or default_test_key(), name="mock")
+        extra = list(MOCK_ARGS) + (["--spec", api] if api else [])
+        with MockProcess(seed=options.seed, strict=not options.compat_mock, extra_args=extra) as mock:
+            target = Target.for_url(mock.url, key=options.key or default_test_key(), name="mock", spec=api)
             target.description = f"{target.description} [started: {' '.join(mock.command[1:])}]"
             yield target
         return
-    if spec == "real":
-        yield Target.real(key=options.key, budget=options.budget)
+    if where == "real":
+        yield Target.real(key=options.key, budget=options.budget, spec=api)
         return
-    if spec.startswith("wsgi:"):
-        yield Target.for_wsgi(_wsgi_app(spec), key=options.key)
+    if where.startswith("wsgi:"):
+        yield Target.for_wsgi(_wsgi_app(where), key=options.key, spec=api)
         return
-    target = Target.for_url(spec, key=options.key, admin_token=options.admin_token)
+    target = Target.for_url(where, key=options.key, admin_token=options.admin_token, spec=api)
     if not target.is_mock:
         target.probe()
     yield target
+
+
+def _checked_spec(spec: str | None) -> str | None:
+    """The spec as an absolute path (a name in openapi/ or a file), or a ``TargetError`` naming the
+    problem in one line: missing, not YAML/JSON, not an OpenAPI document."""
+    if not spec:
+        return None
+    from contracts.core.spec import load_document, spec_path
+
+    path = spec_path(spec)
+    if not path.is_file():
+        raise TargetError(f"spec {spec!r} not found (neither a file nor a name in openapi/)")
+    try:
+        document = load_document(str(path))
+    except Exception as exc:  # yaml errors, unreadable files: one line, no traceback
+        raise TargetError(f"spec {path} cannot be read: {str(exc).splitlines()[0][:200]}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("paths"), dict) or "openapi" not in document:
+        raise TargetError(f"spec {path} is not an OpenAPI document (no 'openapi' and 'paths')")
+    return str(path)
 
 
 def _redact_report(report: Any, redactor: Redactor) -> None:
@@ -118,6 +140,7 @@ class SuiteRun:
 
     target: Any
     schema: Any
+    spec: str | None = None  # None: the Pony spec
     max_examples: int = 25
     stateful_steps: int = 8
     settings: dict[str, Any] = field(default_factory=dict)
@@ -274,8 +297,8 @@ def _run(options: RunOptions, redactor: Redactor) -> int:
         from hypothesis import settings
 
         max_examples = options.max_examples or settings.get_profile(profile).max_examples
-        schema = load_schema(target, max_examples=max_examples)
-        suite = SuiteRun(target=target, schema=schema, max_examples=max_examples,
+        schema = load_schema(target, max_examples=max_examples, spec=target.spec_name)
+        suite = SuiteRun(target=target, schema=schema, spec=target.spec_name, max_examples=max_examples,
                          stateful_steps=options.stateful_steps)
         target.reset()
         print(f"contracts run: target {target.name} -> {target.description}", flush=True)

@@ -8,6 +8,10 @@ a key, why it must be skipped.
 
 Real-API runs are positive-only and use the cheapest parameters the spec allows; every call is
 charged to a hard budget (default 5) that is printed as it is spent.
+
+A target also knows its ``spec`` (a name in openapi/ or a path): the API lives under that spec's
+server path (``/api/v6/images`` for the Pony spec, ``/api`` for the family spec), and the suite
+and checks find its generate and fetch operations there.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from contracts.core.redact import register_secret
 from contracts.core.transport import RequestsTransport, Transport, WSGITransport
 
 __all__ = ["API_PATH", "KEY_ENV", "REAL_BASE_URL", "REAL_BASE_URL_ENV", "Target", "TargetError",
-           "cheapest_inpaint_body", "default_test_key"]
+           "cheapest_generate_body", "cheapest_inpaint_body", "default_test_key", "spec_base_path"]
 
 API_PATH = "/api/v6/images"
 REAL_BASE_URL = "https://modelslab.com/api/v6/images"
@@ -50,34 +54,72 @@ _DOCS_IMAGES = (
 )
 
 
-def cheapest_inpaint_body(spec: str | None = None) -> dict[str, Any]:
-    """The least costly valid inpaint request: the spec's smallest size and sample count.
+def cheapest_generate_body(operation: str | None = None, spec: str | None = None) -> dict[str, Any]:
+    """The least costly valid request of a generate operation (``None``: the spec's inpaint): the
+    smallest size and sample count its schema allows, its declared image fields set to the docs'
+    public example images, a model id only where it takes one; no webhook.
 
     The step count stays at the spec's default: real servers clamp or reject unusual values, and
-    the price is per image. Uses the docs' public example images; no webhook.
+    the price is per image.
     """
-    from contracts.core.spec import SPEC_FILE, deref, load_document, operations
+    from contracts.core.behaviours import spec_behaviours
+    from contracts.core.spec import SPEC_FILE
 
-    document = load_document(spec or SPEC_FILE)
-    props = deref(operations(document)["inpaint"].body_schema or {}, document).get("properties", {})
+    index = spec_behaviours(spec or SPEC_FILE)
+    ops = list(index.generate.values())
+    if operation is not None:
+        op = index.generate.get(operation)
+        if op is None:
+            raise TargetError(f"{operation!r} is not a generate operation of {spec or SPEC_FILE}")
+    elif ops:
+        op = next((g for g in ops if g.render == "inpaint"), ops[0])
+    else:
+        raise TargetError(f"{spec or SPEC_FILE} declares no generate operation (x-mock-behaviour)")
+    props = op.body_schema.get("properties", {})
 
-    def smallest(name: str, fallback: int) -> int:
-        return int(props.get(name, {}).get("minimum", fallback))
+    body: dict[str, Any] = {"prompt": "a cat sitting on a bench"}
+    if "model_id" in props:
+        body["model_id"] = "pony-realism"
+    for index_, name in enumerate(op.images):
+        body[name] = _DOCS_IMAGES[min(index_, len(_DOCS_IMAGES) - 1)]
+    for name, fallback in (("width", 512), ("height", 512), ("samples", 1)):
+        if name in props:
+            body[name] = int(props[name].get("minimum", fallback))
+    for name in ("steps", "num_inference_steps"):
+        if name in props and "default" in props[name]:
+            body[name] = int(props[name]["default"])
+            break
+    if "safety_checker" in props:
+        body["safety_checker"] = "yes"
+    return body
 
-    return {
-        "model_id": "pony-realism",
-        "prompt": "a cat sitting on a bench",
-        "init_image": _DOCS_IMAGES[0],
-        "mask_image": _DOCS_IMAGES[1],
-        "width": smallest("width", 512),
-        "height": smallest("height", 512),
-        "samples": smallest("samples", 1),
-        "steps": int(props.get("steps", {}).get("default", 21)),
-        "safety_checker": "yes",
-    }
+
+def cheapest_inpaint_body(spec: str | None = None) -> dict[str, Any]:
+    """``cheapest_generate_body`` of the spec's inpaint operation."""
+    return cheapest_generate_body(None, spec)
 
 
-def _api_base(url: str) -> str:
+def spec_base_path(spec: str | None = None) -> str:
+    """The path a spec's API lives under on a mock (its server's path: ``/api/v6/images``)."""
+    from contracts.core.spec import SPEC_FILE, load_document, server_base_path
+
+    return server_base_path(load_document(spec or SPEC_FILE)) if spec else API_PATH
+
+
+def _real_base(spec: str | None) -> str:
+    """The real API's base URL for a spec: its first absolute server URL (the Pony spec's by default)."""
+    if not spec:
+        return REAL_BASE_URL
+    from contracts.core.spec import load_document
+
+    for server in load_document(spec).get("servers") or []:
+        url = str(server.get("url", "")) if isinstance(server, dict) else ""
+        if url.startswith(("http://", "https://")):
+            return url.rstrip("/")
+    return REAL_BASE_URL
+
+
+def _api_base(url: str, default_path: str = API_PATH) -> str:
     parts = urlsplit(url)
     try:
         port_ok = parts.port is not None or not parts.netloc.endswith(":")
@@ -87,7 +129,7 @@ def _api_base(url: str) -> str:
         raise TargetError(f"not a target URL: {url!r} (expected http(s)://host:port[/api/v6/images], "
                           "'mock', 'real' or 'wsgi:module:attr')")
     path = parts.path.rstrip("/")
-    return f"{parts.scheme}://{parts.netloc}{path or API_PATH}"
+    return f"{parts.scheme}://{parts.netloc}{path or default_path}"
 
 
 @dataclass
@@ -104,38 +146,47 @@ class Target:
     skip_reason: str | None = None
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    spec: str | None = None  # the spec the target serves (None: the Pony spec)
+
+    @property
+    def spec_name(self) -> str:
+        from contracts.core.spec import SPEC_FILE
+
+        return self.spec or SPEC_FILE
 
     # -- constructors ------------------------------------------------------------------------
 
     @classmethod
     def for_url(cls, url: str, key: str | None = None, *, name: str = "url",
-                admin_token: str | None = None) -> "Target":
-        """A server on a URL; if it is a modelslab mock (``/__mock/health``), its admin API is used
-        (with ``admin_token``, default ``MOCKSERVER_ADMIN_TOKEN``, when the mock requires one)."""
-        base = _api_base(url)
+                admin_token: str | None = None, spec: str | None = None) -> "Target":
+        """A server on a URL (a bare host: the API under ``spec``'s server path); if it is a
+        modelslab mock (``/__mock/health``), its admin API is used (with ``admin_token``, default
+        ``MOCKSERVER_ADMIN_TOKEN``, when the mock requires one)."""
+        base = _api_base(url, spec_base_path(spec))
         transport = RequestsTransport()
         target = cls(name=name, base_url=base, transport=transport, key=key or default_test_key(),
-                     description=base)
+                     description=base, spec=spec)
         target._discover_mock(admin_token)
         return target
 
     @classmethod
     def for_wsgi(cls, app: Any, key: str | None = None, *, host: str = "localhost",
-                 admin_token: str | None = None) -> "Target":
+                 admin_token: str | None = None, spec: str | None = None) -> "Target":
         """A WSGI app in this process: no socket, no thread."""
         transport = WSGITransport(app, host=host)
-        target = cls(name="wsgi", base_url=f"http://{host}{API_PATH}", transport=transport,
-                     key=key or default_test_key(), app=app, description=f"in-process app {type(app).__name__}")
+        target = cls(name="wsgi", base_url=f"http://{host}{spec_base_path(spec)}", transport=transport,
+                     key=key or default_test_key(), app=app, description=f"in-process app {type(app).__name__}",
+                     spec=spec)
         target._discover_mock(admin_token)
         return target
 
     @classmethod
     def real(cls, key: str | None = None, budget: int = DEFAULT_REAL_BUDGET, base_url: str | None = None,
-             environ: dict[str, str] | None = None) -> "Target":
+             environ: dict[str, str] | None = None, spec: str | None = None) -> "Target":
         """The real API; without a key the target exists but every test skips with the reason."""
         env = os.environ if environ is None else environ
         key = key if key is not None else env.get(KEY_ENV, "")
-        base = _api_base(base_url or env.get(REAL_BASE_URL_ENV) or REAL_BASE_URL)
+        base = _api_base(base_url or env.get(REAL_BASE_URL_ENV) or _real_base(spec), spec_base_path(spec))
         call_budget = CallBudget(budget)
         transport = BudgetTransport(RequestsTransport(), call_budget, base)
         register_secret(key)
@@ -144,7 +195,7 @@ class Target:
             positive_only=True, strict=False,
             skip_reason=None if key else (f"{KEY_ENV} is not set: real-API contract tests need a key "
                                           f"(they spend at most {budget} calls)"),
-            description=f"{base} (budget {budget} calls)",
+            description=f"{base} (budget {budget} calls)", spec=spec,
         )
 
     def probe(self) -> None:
@@ -156,7 +207,7 @@ class Target:
 
     def _discover_mock(self, admin_token: str | None = None) -> None:
         token = admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
-        admin = MockAdmin(self.root_url, self.transport, token=token)
+        admin = MockAdmin(self.root_url, self.transport, token=token, spec=self.spec)
         try:
             health = admin.health()
         except AdminTokenRequired as exc:

@@ -46,8 +46,8 @@ def test_run_against_a_started_mock_passes_and_writes_junit(tmp_path):
     suite = junit(report)
     assert int(suite.get("tests")) >= 16 and suite.get("failures") == "0" and suite.get("errors") == "0"
     names = {case.get("name") for case in suite.iter("testcase")}
-    assert {"test_operation_conforms[POST /inpaint negative]", "test_stateful_inpaint_then_fetch",
-            "test_job_lifecycle"} <= names
+    assert {"test_operation_conforms[POST /inpaint negative]", "test_stateful_generate_then_fetch",
+            "test_job_lifecycle[inpaint]", "test_invalid_bodies_are_rejected[inpaint]"} <= names
     for text in (result.stdout, result.stderr, report.read_text(), cassette.read_text()):
         assert SECRET not in text
     assert "interactions:" in cassette.read_text() and '"key": "***"' in cassette.read_text()

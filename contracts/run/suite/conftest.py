@@ -7,6 +7,10 @@ from typing import Any
 import pytest
 
 
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "per_family: one parameter per family of generate operations, not per operation")
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     from contracts.run.runner import suite_of
 

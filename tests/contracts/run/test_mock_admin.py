@@ -127,3 +127,24 @@ def test_unexpected_admin_answers_are_quoted():
 
     with pytest.raises(Exception, match=r"answered HTTP 500: <html>boom</html>"):
         MockAdmin("http://localhost", Broken()).reset()
+
+
+def test_requests_can_be_counted_by_what_the_operation_does(make_app):
+    target = Target.for_wsgi(make_app(spec="modelslab.yaml", processing_ratio=0.0, models=("*",)),
+                             key="kind-test-key", spec="modelslab.yaml")
+    _requires(target.admin, "requests")
+    target.post("/v6/realtime/text2img", {"prompt": "a cat"})
+    target.post("/v6/images/text2img", {"prompt": "a cat", "model_id": "m"})
+    target.post("/v6/realtime/fetch/1", {})
+    target.post("/v6/images/fetch", {"request_id": "1"})
+    admin = target.admin
+    assert admin.count_requests(kind="generate") == 2 and admin.count_requests(kind="fetch") == 2
+    assert admin.count_requests(kind="generate", family="realtime") == 1
+    assert admin.count_requests(family="community", key=target.key) == 2
+    with pytest.raises(RequestCountMismatch, match="kind='fetch', family='v7'") as caught:
+        admin.assert_requests(1, kind="fetch", family="v7")
+    assert "v6RealtimeFetchById" in str(caught.value), "what was recorded instead is listed"
+    with pytest.raises(ValueError, match="kind must be generate or fetch"):
+        admin.count_requests(kind="static")
+    with pytest.raises(ValueError, match="not both"):
+        admin.count_requests(operation="v6ImagesText2img", kind="generate")
