@@ -35,7 +35,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = STARTUP_TIME
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if requests.get(url + "/__mock/health", timeout=30).status_code == 200:
+            # 401: a mock with an admin token answers without it all the same: it is up
+            if requests.get(url + "/__mock/health", timeout=30).status_code in (200, 401):
                 return
         except requests.RequestException:  # not listening yet, or slow on a busy machine
             pass

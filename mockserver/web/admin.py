@@ -96,8 +96,12 @@ def _json_body() -> Any:
 
 
 def _json_object() -> dict | None:
+    """The body's JSON object; None without a body. Any other JSON value is a 400 (``true`` sent to
+    /reset once reset everything, as if no body had been sent)."""
     data = _json_body()
-    return data if isinstance(data, dict) else None
+    if data is not None and not isinstance(data, dict):
+        raise _BadRequest(f"send a JSON object, not a JSON {type(data).__name__}")
+    return data
 
 
 def _error(message: str, status: int = 400) -> Response:
