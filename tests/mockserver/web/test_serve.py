@@ -105,6 +105,17 @@ def test_a_body_that_stops_arriving_is_answered_408_and_headers_that_never_end_a
         assert requests.get(url + "/__mock/health", timeout=HTTP_TIMEOUT).status_code == 200
 
 
+def test_silent_connections_beyond_the_connection_limit_only_wait_for_the_header_timeout():
+    env = {"MOCKSERVER_MAX_CONNECTIONS": "4", "MOCKSERVER_HEADER_TIMEOUT": "1"}
+    with server(env=env) as url, ExitStack() as stack:
+        port = urlsplit(url).port
+        for _ in range(8):  # twice the limit, and none of them sends a byte
+            stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(0.2)
+        took, health = timed(lambda: requests.get(url + "/__mock/health", timeout=10))
+        assert health.status_code == 200 and 0.5 < took < 5, f"health took {took:.2f} s"
+
+
 def test_a_stop_finishes_the_answers_in_flight_and_takes_no_new_connections(valid_body):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
