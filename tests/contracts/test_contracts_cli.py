@@ -165,3 +165,13 @@ def test_wsgi_targets_name_an_app_or_a_factory(tmp_path, monkeypatch):
         assert target.name == "wsgi" and target.is_mock and target.strict is True
     with pytest.raises(TargetError, match="wsgi:package.module:attribute"):
         _wsgi_app("wsgi:my_mock")
+
+
+def test_a_wrong_flag_prints_the_run_usage_and_the_closest_flag(capsys):
+    from contracts.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--max-exampls", "3"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: contracts run ") and "--max-exampls -> --max-examples?" in err
