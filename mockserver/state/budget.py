@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 __all__ = ["CUT_KEY", "cut_text", "fit", "json_size"]
 
 #: The member that marks an object whose tail was cut.
@@ -49,6 +51,11 @@ def json_size(data: Any) -> int:
 def fit(data: Any, budget: int, max_text: int | None = None) -> Any:
     """``data`` cut to about ``budget`` bytes of JSON (strings also to ``max_text`` characters);
     unchanged (the same object) when it fits."""
+    try:  # the common case, in C: no text is longer than the whole's JSON, so if that fits, all fits
+        if len(orjson.dumps(data)) <= (budget if max_text is None else min(budget, max_text)):
+            return data
+    except TypeError:  # not plain JSON data (orjson.JSONEncodeError is a TypeError): walk it
+        pass
     if max_text is None and json_size(data) <= budget:
         return data
     value, _ = _fit(data, max(budget, _MARK_ROOM), max_text)

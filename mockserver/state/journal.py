@@ -164,6 +164,11 @@ def cap_entry(entry: dict[str, Any], max_bytes: int = MAX_ENTRY_BYTES) -> dict[s
     """A log entry within ``max_bytes`` of JSON: the entry itself when it fits (the usual case),
     else its small fields whole and its large ones (body, headers, payload...) cut to their head,
     with ``cut`` saying how large it was."""
+    try:  # the usual case, measured in C (a walk of every entry cost about 15 us per request)
+        if len(orjson.dumps(entry)) <= max_bytes:
+            return entry
+    except TypeError:  # not plain JSON data (orjson.JSONEncodeError is a TypeError): measure it below
+        pass
     size = json_size(entry)
     if size <= max_bytes:
         return entry

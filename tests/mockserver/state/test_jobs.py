@@ -41,3 +41,19 @@ def test_defaults_of_a_new_job():
     fresh = job()
     assert (fresh.ext, fresh.nsfw, fresh.webhook, fresh.track_id, fresh.webhook_status, fresh.render) == (
         "png", False, None, None, "", {})
+
+
+def test_a_job_within_its_budget_is_kept_as_it_is_without_a_copy():
+    """The hot path: an ordinary job is not walked, copied or replaced by ``capped``."""
+    from mockserver.state.budget import fit
+    from mockserver.state.jobs import MAX_JOB_TEXT
+
+    meta = {"prompt": "a cat" * 100, "W": 512, "seed": 2**40, "nested": {"list": [1, "two", None, 3.5]}}
+    assert fit(meta, 1 << 20, MAX_JOB_TEXT) is meta
+    ordinary = job(meta=meta, render={"prompt": meta["prompt"], "init_image": "https://example.com/i.png"})
+    assert ordinary.capped() is ordinary
+    long_text = {"prompt": "x" * (MAX_JOB_TEXT + 10)}  # over max_text though within the byte budget
+    cut = fit(long_text, 1 << 20, MAX_JOB_TEXT)
+    assert cut is not long_text and cut["prompt"].endswith("...(+10 chars)")
+    odd = {1: "non-string key", "big": 2**70}  # not plain JSON for orjson: walked as before
+    assert fit(odd, 1 << 20, MAX_JOB_TEXT) == {1: "non-string key", "big": 2**70}
