@@ -7,6 +7,7 @@ import threading
 from typing import Any, Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
 from contracts.core.redact import Redactor
@@ -25,6 +26,11 @@ VALID_BODY: dict[str, Any] = {
 }
 
 INPAINT = "/api/v6/images/inpaint"
+
+# Property tests assert behaviour, never speed: no per-example deadline and no "too slow" health
+# check, which fail on a loaded machine (CI runners, several suites at once) and on nothing else.
+settings.register_profile("project-tests", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("project-tests")
 
 
 @pytest.fixture(autouse=True)
