@@ -18,8 +18,13 @@ from mockserver.engine.directives import KEY_WORDS, VARIANTS, Directive, Directi
 
 __all__ = ["ConfigError", "KeyRule", "MockConfig", "PROFILES", "VARIANTS", "load_config"]
 
-#: Model ids the docs use for this family (both spellings of Pony Realism appear in them).
-DEFAULT_MODELS = ("pony-realism", "pony_realism", "midjourney-v4-painta", "rev-animated-v1")
+#: Model ids the vendor's pages and the official clients' examples use for the image API (both
+#: spellings of Pony Realism appear in the docs): the v6 pages (pony-realism, midjourney-v4-painta,
+#: rev-animated-v1, realistic-vision-51, lazymixv4-inpaint, flux), the v7 model-selection guide
+#: (flux, midjourney, sdxl, imagen-3, imagen-4), and what modelslab-py, the modelslab 0.2 package
+#: and the CLI's README pass. ``models = ["*"]`` accepts any id.
+DEFAULT_MODELS = ("pony-realism", "pony_realism", "midjourney-v4-painta", "rev-animated-v1", "realistic-vision-51",
+                  "lazymixv4-inpaint", "flux", "midjourney", "sdxl", "imagen-3", "imagen-4")
 
 class DefaultHosts(tuple):
     """The built-in allow-list, told apart from one the operator wrote: on a non-loopback bind it
@@ -99,6 +104,8 @@ class MockConfig:
     profile: str = "default"
     accept_any_key: bool = True
     models: tuple[str, ...] = DEFAULT_MODELS
+    queue_limit: int = 5  # queued jobs per key at once (rate-limits page: 5 on pay-as-you-go); 0 = no limit
+    legacy_messege: bool = False  # processing bodies spell "message" as "messege", like legacy endpoints
     processing_ratio: float = 0.2
     error_ratio: float = 0.0
     failed_ratio: float = 0.0
@@ -197,6 +204,8 @@ class MockConfig:
             object.__setattr__(self, "store", "sqlite")  # --state DIR alone means the SQLite store there
         if self.store == "sqlite" and not self.state:
             raise ConfigError("store sqlite needs a folder: --state DIR (or --store sqlite:///path/file.sqlite3)")
+        if self.queue_limit < 0:
+            raise ConfigError(f"queue_limit must be >= 0 (0 = no limit), not {self.queue_limit}")
         if self.job_ttl < 0:
             raise ConfigError(f"job_ttl must be >= 0 seconds (0 = no expiry), not {self.job_ttl}")
         self._check_artefact_settings()

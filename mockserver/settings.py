@@ -41,6 +41,9 @@ HELP: dict[str, tuple[str, str]] = {
     "http_errors": ("The contract", "answer errors with 400/401/404/422/429 instead of the real service's HTTP 200"),
     "validate_responses": ("The contract", "check every answer against the spec; a mock bug becomes a 500"),
     "models": ("The contract", "model ids that exist, comma-separated (\"*\" for any)"),
+    "queue_limit": ("The contract", "jobs a key may have queued at once; one more gets the rate-limits page's "
+                                    "'Maximum N queued requests' error (0: no limit)"),
+    "legacy_messege": ("The contract", "processing bodies say 'messege', the legacy spelling some endpoints send"),
     "accept_any_key": ("The contract", "accept any non-empty API key (else only the keys table's valid ones)"),
     "keys": ("The contract", "per-key behaviour for clients that cannot send headers: [keys.NAME] with valid, "
                              "variant, eta, outcome, error (TOML only)"),

@@ -4,29 +4,65 @@ Field names, spellings and tips follow the captures in MODELSLAB-FACTS §3-§5: 
 the effective parameters in ``meta`` (``W``, ``H``, ``steps``, ``n_samples``, a concrete
 ``seed``); a processing body promises the final URLs in ``future_links`` and names the same id
 in ``fetch_result``.
+
+The families of the image API (an operation's ``x-mock-behaviour`` ``family``) differ in shape,
+and ``SHAPES`` says how, as data: the realtime API's success has no ``webhook_status`` and no
+``tip``, its processing body no ``webhook_status``, and its ``meta`` is the newer echo (``width``,
+``height``, no ``model_id``, §3.4). A family not listed (community, v7, a spec's own) has the
+community shapes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from mockserver.state.jobs import Job
 
-__all__ = ["build_meta", "failed_body", "fetch_url", "output_urls", "processing_body", "success_body"]
+__all__ = ["FAILED_MESSAGE", "SHAPES", "Shape", "build_meta", "failed_body", "fetch_url", "output_urls",
+           "processing_body", "shape_of", "success_body"]
 
 PROCESSING_TIP = (
     "Your image is processing in background, you can get this image using fetch API: "
     "here is link for fetch api : https://docs.modelslab.com/image-generation/community-models/dreambooth-fetch-queue-image"
 )
 PROCESSING_MESSAGE = "Try to fetch request after seconds estimated"
+FAILED_MESSAGE = "Failed, Try Again"
 
 _FLAG_DEFAULTS = {"full_url": "no", "upscale": "no", "multi_lingual": "no", "panorama": "no",
                   "self_attention": "no", "tomesd": "yes", "temp": "no", "base64": "no",
                   "instant_response": "no", "safety_checker_type": "sensitive_content_text"}
+_REALTIME_FLAGS = {"safety_checker": "no", "safety_checker_type": "sensitive_content_text", "instant_response": "no",
+                   "base64": "no", "temp": "no"}
+_IMAGE_ECHO = ("init_image", "mask_image", "strength")
 
 
-def build_meta(params: dict[str, Any], seed: int, file_prefix: str) -> dict[str, Any]:
-    """The echo of what the service used: request values with defaults filled in."""
+@dataclass(frozen=True)
+class Shape:
+    """How one family words its bodies."""
+
+    meta: str = "community"  # community: W/H/steps/model_id...; realtime: width/height, no model
+    success_extras: tuple[str, ...] = ("webhook_status", "tip")  # beyond status/generationTime/id/output/...
+    processing_extras: tuple[str, ...] = ("webhook_status",)
+
+
+COMMUNITY = Shape()
+#: The families whose bodies differ from the community ones (MODELSLAB-FACTS §11.1, the realtime spec).
+SHAPES: dict[str, Shape] = {
+    "realtime": Shape(meta="realtime", success_extras=(), processing_extras=()),
+}
+
+
+def shape_of(family: str | None) -> Shape:
+    return SHAPES.get(family or "", COMMUNITY)
+
+
+def build_meta(params: dict[str, Any], seed: int, file_prefix: str, family: str | None = None,
+               images: bool = True) -> dict[str, Any]:
+    """The echo of what the service used: request values with defaults filled in. ``images``:
+    whether the endpoint takes input images (text2img's meta has no ``init_image``/``strength``)."""
+    if shape_of(family).meta == "realtime":
+        return _realtime_meta(params, seed, file_prefix, images)
     meta: dict[str, Any] = {
         "prompt": params.get("prompt", ""),
         "model_id": params.get("model_id"),
@@ -36,9 +72,10 @@ def build_meta(params: dict[str, Any], seed: int, file_prefix: str) -> dict[str,
         "W": params.get("width"),
         "H": params.get("height"),
         "guidance_scale": params.get("guidance_scale"),
-        "strength": params.get("strength"),
-        "init_image": params.get("init_image"),
-        "mask_image": params.get("mask_image"),
+    }
+    if images:
+        meta.update({name: params.get(name) for name in _IMAGE_ECHO})
+    meta.update({
         "steps": params.get("steps"),
         "n_samples": params.get("samples"),
         "seed": seed,
@@ -53,9 +90,29 @@ def build_meta(params: dict[str, Any], seed: int, file_prefix: str) -> dict[str,
         "track_id": params.get("track_id"),
         "outdir": "out",
         "file_prefix": file_prefix,
-    }
+    })
     for flag, default in _FLAG_DEFAULTS.items():
         meta[flag] = params.get(flag, default)
+    return meta
+
+
+def _realtime_meta(params: dict[str, Any], seed: int, file_prefix: str, images: bool) -> dict[str, Any]:
+    """The realtime echo (a captured realtime success, §3.4): width/height, no model; guidance 0 (turbo)."""
+    meta: dict[str, Any] = {
+        "prompt": params.get("prompt", ""),
+        "negative_prompt": params.get("negative_prompt"),
+        "width": params.get("width"),
+        "height": params.get("height"),
+        "n_samples": params.get("samples"),
+        "seed": seed,
+        "guidance_scale": params.get("guidance_scale", 0),
+    }
+    if images:
+        meta.update({name: params.get(name) for name in _IMAGE_ECHO})
+    for flag, default in _REALTIME_FLAGS.items():
+        meta[flag] = params.get(flag, default)
+    meta.update({"webhook": params.get("webhook"), "track_id": params.get("track_id"), "outdir": "out",
+                 "file_prefix": file_prefix})
     return meta
 
 
@@ -65,17 +122,21 @@ def output_urls(job: Job, base_url: str) -> list[str]:
 
 def success_body(job: Job, base_url: str) -> dict[str, Any]:
     urls = output_urls(job, base_url)
-    return {
+    body: dict[str, Any] = {
         "status": "success",
         "generationTime": job.generation_time,
         "id": job.id,
         "output": urls,
         "proxy_links": list(urls),
         "nsfw_content_detected": job.nsfw,
-        "webhook_status": job.webhook_status,
-        "tip": "",
-        "meta": job.meta,
     }
+    extras = shape_of(job.family).success_extras
+    if "webhook_status" in extras:
+        body["webhook_status"] = job.webhook_status
+    if "tip" in extras:
+        body["tip"] = ""
+    body["meta"] = job.meta
+    return body
 
 
 def fetch_url(job: Job, base_url: str, api_base: str) -> str:
@@ -83,27 +144,33 @@ def fetch_url(job: Job, base_url: str, api_base: str) -> str:
     return f"{base_url}{job.fetch_path}" if job.fetch_path else f"{base_url}{api_base}/fetch/{job.id}"
 
 
-def processing_body(job: Job, base_url: str, api_base: str, now: float) -> dict[str, Any]:
-    return {
+def processing_body(job: Job, base_url: str, api_base: str, now: float, messege: bool = False) -> dict[str, Any]:
+    """``messege``: the legacy spelling of ``message`` some endpoints send (error-codes page)."""
+    body: dict[str, Any] = {
         "status": "processing",
         "tip": PROCESSING_TIP,
         "eta": float(job.remaining(now)),
-        "message": PROCESSING_MESSAGE,
-        "webhook_status": job.webhook_status,
+        "messege" if messege else "message": PROCESSING_MESSAGE,
+    }
+    if "webhook_status" in shape_of(job.family).processing_extras:
+        body["webhook_status"] = job.webhook_status
+    body.update({
         "fetch_result": fetch_url(job, base_url, api_base),
         "id": job.id,
         "output": [],
         "meta": job.meta,
         "future_links": output_urls(job, base_url),
-    }
+    })
+    return body
 
 
-def failed_body(job: Job) -> dict[str, Any]:
-    return {
-        "status": "failed",
-        "id": job.id,
-        "message": "Failed, Try Again",
-        "output": [],
-        "webhook_status": job.webhook_status,
-        "tip": "",
-    }
+def failed_body(job: Job, at_once: bool = False) -> dict[str, Any]:
+    """A failed job. ``at_once``: the answer to the generation call itself, in the documented form
+    (MODELSLAB-FACTS §6.1: ``{"status":"failed","id":"","message":"Failed, Try Again","output":""}``);
+    otherwise what fetch and webhooks say about a queued job that failed (its id, no output)."""
+    if at_once:
+        return {"status": "failed", "id": "", "message": FAILED_MESSAGE, "output": ""}
+    body: dict[str, Any] = {"status": "failed", "id": job.id, "message": FAILED_MESSAGE, "output": ""}
+    if job.webhook:
+        body["webhook_status"] = job.webhook_status
+    return body

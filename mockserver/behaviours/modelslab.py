@@ -10,11 +10,19 @@
 - ``model``: ``required`` (``model_id`` must be a known model) or ``none``.
 
 ``fetch`` settings: ``family`` and ``id: {in: path|body, name: NAME}``, where the job id is read.
+
+What every generate operation does besides: ``instant_response: "yes"`` turns an answer the
+ratios chose as finished into a queued one (the realtime docs: "queue response instantly"); a key
+with ``queue_limit`` jobs still queued gets the rate-limits page's error instead of a new job
+(``Prefer`` choices excepted: the caller asked for exactly that answer); a job answered
+``failed`` at once gets the documented failed body (id "", output "").
 """
 
 from __future__ import annotations
 
+import math
 import random
+import time
 import uuid
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -22,7 +30,6 @@ from contracts.core.spec import Operation
 from mockserver.behaviours import bodies
 from mockserver.behaviours.registry import Behaviour, register
 from mockserver.engine import errors
-from mockserver.engine.normalise import effective_params
 from mockserver.engine.variants import Choice
 from mockserver.images.artefacts import own_output
 from mockserver.state.jobs import Job
@@ -89,11 +96,26 @@ class Generate(_Family):
             if check.error is not None:
                 return engine._error(check.error, warnings, owner)
         choice = replayed if replayed is not None else engine._choose(prefer, body, trace)
+        if choice.source == "ratio" and choice.variant in ("success", "failed") and body.get("instant_response") == "yes":
+            choice = Choice(variant="processing", eta=engine.chooser._draw_eta(), outcome=choice.variant,
+                            source="ratio+instant_response")
         trace.reason = choice.source
         special = engine._special(incoming.operation, choice, owner, warnings)
         if special is not None:
             return special
+        limit = engine.config.queue_limit
+        if limit and choice.source != "prefer":
+            now = engine.clock.now(owner)
+            queued, first_ready = engine.store.queue_count(owner, now)
+            if queued >= limit:
+                wait = max(0.0, (first_ready or now) - now)
+                retry_after = max(1, min(30, math.ceil(wait)))
+                warnings.append(f"queue limit: {queued} jobs of this key are queued (queue_limit = {limit})")
+                return engine._error(errors.queue_limit(limit, retry_after, math.ceil(time.time() + wait)),
+                                     warnings, owner)
         job = self._new_job(engine, body, owner, choice)
+        if limit and job.ready_at > job.created_at:
+            engine.store.queue_add(owner, job.id, job.ready_at, job.created_at)
         if replayed is not None and engine.replay is not None:
             engine.replay.shape_job(job, choice.source)
         if job.webhook:
@@ -103,7 +125,7 @@ class Generate(_Family):
         else:
             trace.unsaved_job = job  # stored with the journal entry, before the answer is sent
         # The answer describes the job as it was made: eta is exactly the one chosen (replayable).
-        return engine._job_outcome(job, incoming.base_url, owner, warnings, now=job.created_at)
+        return engine._job_outcome(job, incoming.base_url, owner, warnings, now=job.created_at, at_once=True)
 
     def _replayed(self, engine: "Engine", body: dict[str, Any], owner: str, warnings: list[str]) -> Any:
         """Under ``--replay``: the recorded episode's choice, its recorded error answer, or None."""
@@ -151,7 +173,7 @@ class Generate(_Family):
         return check
 
     def _new_job(self, engine: "Engine", body: dict[str, Any], owner: str, choice: Any) -> Job:
-        params = effective_params(body, self.op.body_schema or {})
+        params = engine.normalisers[self.op.operation_id].effective_params(body)
         requested_seed = params.get("seed")
 
         def draws(rng: random.Random) -> tuple[str, int, float]:
@@ -165,9 +187,11 @@ class Generate(_Family):
         outcome = choice.outcome if queued else ("failed" if choice.variant == "failed" else "success")
         prompt = params.get("prompt") or ""
         job_id = engine.store.next_id()
-        render = {"prompt": params.get("prompt")}
+        render = {"prompt": params.get("prompt"), "mode": self.render}
         for index, target in enumerate(_RENDER_FIELDS):
             render[target] = params.get(self.images[index]) if index < len(self.images) else None
+        if self.render == "img2img":
+            render["strength"] = params.get("strength")
         render["safety_checker"] = params.get("safety_checker")
         render["safety_checker_type"] = params.get("safety_checker_type")
         return Job(
@@ -182,7 +206,7 @@ class Generate(_Family):
             height=int(params.get("height", 512)),
             seed=seed,
             generation_time=gen_time,
-            meta=bodies.build_meta(params, seed, prefix),
+            meta=bodies.build_meta(params, seed, prefix, self.family, images=bool(self.images)),
             ext="base64" if params.get("base64") == "yes" else "png",
             nsfw=bool(params.get("safety_checker") == "yes" and engine._nsfw is not None
                       and isinstance(prompt, str) and engine._nsfw.search(prompt)),
@@ -216,6 +240,17 @@ class Fetch(_Family):
 
     def track_id(self, parsed: Any) -> Any:
         return None
+
+    def preflight(self, engine: "Engine", incoming: "Incoming", owner: str, warnings: list[str]) -> Any:
+        """A path that names no job at all (``/fetch/``, ``/fetch/abc``: the CLI fetches ``/fetch/``
+        after an error) is the fetch's own "Request not found", not a 404 page or a field error."""
+        if self.id_in != "path":
+            return None
+        raw = incoming.path_params.get(self.id_name, "")
+        if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+            return None
+        warnings.append(f"{self.id_name}: {raw[:40]!r} is not a job id")
+        return engine._error(errors.job_not_found(raw[:40]), warnings, owner)
 
     def answer(self, engine: "Engine", incoming: "Incoming", body: dict[str, Any], owner: str,
                prefer: "Directive", warnings: list[str], trace: "_Trace") -> "Outcome":

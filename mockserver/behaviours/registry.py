@@ -19,7 +19,8 @@ from typing import Any, Callable, Mapping
 
 from contracts.core.spec import Operation
 
-__all__ = ["Behaviour", "EXTENSION", "SpecError", "behaviours_for", "kind_of", "register", "registered"]
+__all__ = ["Behaviour", "EXTENSION", "LEGACY_NAMES", "OperationNames", "SpecError", "behaviours_for", "kind_of",
+           "register", "registered"]
 
 EXTENSION = "x-mock-behaviour"
 
@@ -47,6 +48,11 @@ class Behaviour:
         self.settings = dict(settings)
         self.operations = operations
         self.base_path = base_path
+
+    def preflight(self, engine: Any, incoming: Any, owner: str, warnings: list[str]) -> Any:
+        """An answer before the body is normalised and validated (once the key is known), or None
+        to go on: e.g. a fetch whose path names no job at all. The default goes on."""
+        return None
 
     def fail(self, problem: str) -> SpecError:
         return SpecError(f"operation {self.op.operation_id} ({self.op.method} {self.op.path}): "
@@ -119,3 +125,48 @@ def behaviours_for(operations: Mapping[str, Operation], base_path: str) -> dict[
         if check is not None:
             check(found)
     return found
+
+
+#: The operation names of the first spec (the Pony inpaint page's), kept for rules and journal
+#: filters written against it: what each names, by behaviour, in any spec.
+LEGACY_NAMES: dict[str, Callable[[Behaviour], bool]] = {
+    "inpaint": lambda b: b.kind == "generate" and b.family == "community" and getattr(b, "render", "") == "inpaint",
+    "fetchById": lambda b: b.kind == "fetch" and b.family == "community" and getattr(b, "id_in", "") == "path",
+    "fetchByRequestId": lambda b: b.kind == "fetch" and b.family == "community" and getattr(b, "id_in", "") == "body",
+}
+
+
+class OperationNames:
+    """The names a rule or a journal filter may use for a spec's operations, each expanded to
+    operationIds: an operationId; ``*`` or ``any``; a kind (``generate``, ``fetch``); a render
+    (``text2img``, ``img2img``); a family (``community``, ``realtime``, ``v7``); or an operation
+    name of the first spec (``inpaint``, ``fetchById``, ``fetchByRequestId``, by behaviour)."""
+
+    def __init__(self, behaviours: Mapping[str, Behaviour]):
+        self.behaviours = dict(behaviours)
+        self.kinds = {op_id: b.kind for op_id, b in self.behaviours.items()}
+
+    def _where(self, test: Callable[[Behaviour], bool]) -> tuple[str, ...]:
+        return tuple(op_id for op_id, b in self.behaviours.items() if test(b))
+
+    def expand(self, name: str) -> tuple[str, ...] | None:
+        """The operationIds ``name`` stands for; None when it names nothing in this spec."""
+        if name in self.behaviours:
+            return (name,)
+        if name in ("*", "any"):
+            return tuple(self.behaviours)
+        legacy = LEGACY_NAMES.get(name)
+        found = self._where(legacy) if legacy is not None else (
+            self._where(lambda b: b.kind == name) or self._where(lambda b: getattr(b, "render", None) == name)
+            or self._where(lambda b: b.family == name))
+        return found or None
+
+    def words(self) -> str:
+        """What ``expand`` takes, for error messages."""
+        kinds = sorted({b.kind for b in self.behaviours.values()})
+        families = sorted({b.family for b in self.behaviours.values() if b.family})
+        return (f"an operationId ({', '.join(self.behaviours)}), * (every one), a kind ({', '.join(kinds)}), "
+                f"a family ({', '.join(families)}) or inpaint, fetchById, fetchByRequestId")
+
+    def generates(self, operation: str) -> bool:
+        return self.kinds.get(operation) == "generate"

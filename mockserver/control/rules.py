@@ -64,16 +64,24 @@ def _fail(message: str) -> None:
     raise RuleError(message)
 
 
-def _operations(value: Any) -> list[str]:
+def _operations(value: Any, names: Any = None) -> list[str]:
+    """The operationIds a rule's ``operation`` names: with ``names`` (the spec's ``OperationNames``)
+    anything it expands; without, the first spec's three operations."""
     items = value if isinstance(value, list) else [value]
     found: list[str] = []
     for item in items:
         if not isinstance(item, str):
             _fail("operation must be a string or a list of strings")
-        names = _OPERATION_GROUPS.get(item, (item,) if item in OPERATIONS else None)
-        if names is None:
+        if names is not None:
+            expanded = names.expand(item)
+            if expanded is None:
+                _fail(f"operation {item[:100]!r} is unknown; use {names.words()}")
+            found.extend(n for n in expanded if n not in found)
+            continue
+        ops = _OPERATION_GROUPS.get(item, (item,) if item in OPERATIONS else None)
+        if ops is None:
             _fail(f"operation {item!r} is unknown; use one of {', '.join(OPERATIONS)}, fetch (both fetch forms) or *")
-        found.extend(n for n in names if n not in found)
+        found.extend(n for n in ops if n not in found)
     if not found:
         _fail("operation must name at least one operation")
     return found
@@ -146,8 +154,10 @@ def _json_safe(value: Any, where: str, depth: int = 0) -> None:
             _json_safe(item, f"{where}.{key}" if depth < 3 else where, depth + 1)
 
 
-def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], float] = time.time) -> dict[str, Any]:
-    """Check a rule sent to the admin API and turn it into the stored form (no API key in it)."""
+def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], float] = time.time,
+               names: Any = None) -> dict[str, Any]:
+    """Check a rule sent to the admin API and turn it into the stored form (no API key in it).
+    ``names``: the spec's ``OperationNames`` (``operation`` is then read against the spec)."""
     if not isinstance(data, dict):
         _fail("a rule is a JSON object")
     _json_safe(data, "rule")
@@ -194,7 +204,7 @@ def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], floa
     return {
         "id": rule_id,
         "owner": owner_of(key) if key else "",
-        "operation": _operations(data.get("operation", "*")),
+        "operation": _operations(data.get("operation", "*"), names),
         "match": {str(f): check_matcher(str(f), spec) for f, spec in match.items()},
         "respond": respond,
         "times": times,
@@ -306,7 +316,8 @@ def field_matches(body: dict[str, Any], field: str, spec: Any, memo: dict[Any, s
 
 
 def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[str, Any],
-                 memo: dict[Any, str] | None = None) -> bool:
+                 memo: dict[Any, str] | None = None, generates: bool | None = None) -> bool:
+    """``generates``: whether ``operation`` makes jobs (None: only the first spec's ``inpaint`` does)."""
     if rule.get("owner") and rule["owner"] != owner:
         return False
     if operation not in rule.get("operation", OPERATIONS):
@@ -315,7 +326,9 @@ def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[st
     if times is not None and times <= 0:
         return False
     respond = rule.get("respond", {})
-    if operation != "inpaint" and not is_gate(respond) and "delay" not in respond:
+    if generates is None:
+        generates = operation == "inpaint"
+    if not generates and not is_gate(respond) and "delay" not in respond:
         return False  # variants, etas and webhooks mean nothing to a fetch
     return all(field_matches(body, f, spec, memo) for f, spec in rule.get("match", {}).items())
 
@@ -323,16 +336,17 @@ def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[st
 class RuleBook:
     """The rules in a store: add, list, delete, and find the ones a request matches."""
 
-    def __init__(self, store: Any, owner_of: Callable[[str], str]):
+    def __init__(self, store: Any, owner_of: Callable[[str], str], names: Any = None):
         self.store = store
         self.owner_of = owner_of
+        self.names = names  # the spec's OperationNames (None: the first spec's three operations)
 
     def add(self, data: Any) -> dict[str, Any]:
         return self.add_all([data])[0]
 
     def add_all(self, items: list[Any]) -> list[dict[str, Any]]:
         """Check every rule and the store's caps, then store them all (or none: ``RuleError``)."""
-        parsed = [parse_rule(item, self.owner_of) for item in items]
+        parsed = [parse_rule(item, self.owner_of, names=self.names) for item in items]
         present = {r["id"]: r for r in self.store.rules() if not r.get("deleted")}
         for rule in parsed:
             present[rule["id"]] = rule  # an id given again replaces its rule
@@ -381,7 +395,9 @@ class RuleBook:
         if not rules:
             return []
         memo: dict[Any, str] = {}
-        found = [r for r in rules if not r.get("deleted") and rule_matches(r, operation, owner, body, memo)]
+        generates = self.names.generates(operation) if self.names is not None else None
+        found = [r for r in rules
+                 if not r.get("deleted") and rule_matches(r, operation, owner, body, memo, generates)]
         found.sort(key=lambda r: (r.get("priority", 5), -r.get("order", 0)))
         return found
 

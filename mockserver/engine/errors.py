@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["ApiError", "HTTP_STATUS", "field_errors", "invalid_api_key", "invalid_request",
-           "job_not_found", "model_not_found", "named_error", "rate_limited", "server_error",
+           "job_not_found", "model_not_found", "named_error", "queue_limit", "rate_limited", "server_error",
            "unable_to_fetch_image", "ERROR_NAMES"]
 
 _JSON_TIP = (
@@ -71,6 +71,21 @@ def rate_limited() -> ApiError:
     )
 
 
+def queue_limit(limit: int = 5, retry_after: int = 30, reset_at: int | None = None) -> ApiError:
+    """Too many queued jobs for one key (rate-limits and error-codes pages: "Maximum 5 queued requests
+    allowed.", ``retry_after`` 30). Under ``--http-errors`` a 429 with ``Retry-After`` and
+    ``X-RateLimit-Reset`` (Unix seconds when a slot frees; the official CLI sleeps until then)."""
+    import time
+
+    reset = reset_at if reset_at is not None else int(time.time()) + retry_after
+    return ApiError(
+        "rate_limit",
+        {"status": "error", "message": f"Rate limit exceeded. Maximum {limit} queued requests allowed.",
+         "retry_after": retry_after},
+        {"Retry-After": str(retry_after), "X-RateLimit-Reset": str(reset)},
+    )
+
+
 def server_error() -> ApiError:
     return ApiError("server", {"status": "error", "message": "Internal server error. Please try again."})
 
@@ -99,6 +114,7 @@ def field_errors(messages: dict[str, list[str]]) -> ApiError:
 #: Errors a client may ask for by name (``Prefer: variant=error, error=NAME``, scenario rules).
 ERROR_NAMES = {
     "rate_limit": rate_limited,
+    "queue_limit": queue_limit,
     "invalid_api_key": invalid_api_key,
     "invalid_request": invalid_request,
     "model_not_found": model_not_found,

@@ -1,7 +1,10 @@
 """The one way through the mock for an API request, free of any web framework.
 
-parse -> authenticate -> normalise (compat) -> faults and error rules (a gateway in front of the
-service) -> validate -> check init/mask images (cheaply) -> choose the variant -> build the body
+parse -> authenticate (the body's ``key``, else a ``key`` header, else ``Authorization: Bearer``)
+-> the behaviour's preflight (e.g. a fetch id that cannot be a job) -> normalise (compat) -> faults
+and error rules (a gateway in front of the service) -> validate -> read the valid body as the
+service does (canonical: 7.0 as 7, flags as yes/no, clamps) -> check init/mask images (cheaply)
+-> choose the variant -> build the body
 -> (optionally) check the body against the spec -> faults on the way back, delay -> journal.
 Each step either passes the request on or ends it with the real service's error body. The
 Flask layer only turns HTTP into an ``Incoming`` and an ``Outcome`` back into HTTP, so the same
@@ -22,7 +25,7 @@ from typing import Any, Callable
 from contracts.core.sample import sample
 from contracts.core.spec import Operation, operations, server_base_path
 from mockserver.behaviours import bodies
-from mockserver.behaviours.registry import Behaviour, behaviours_for
+from mockserver.behaviours.registry import Behaviour, OperationNames, behaviours_for
 from mockserver.engine import errors
 from mockserver.control import faults
 from mockserver.images.artefacts import OUTPUT_NAME, Artefacts
@@ -110,6 +113,24 @@ class _Trace:
     job_id: int | None = None
     unsaved_job: Job | None = None  # a new job, written with the journal entry in one go
     reason: str | None = None  # what chose the answer: prefer, rule:<id>, key or ratio (journal "reason")
+    other_keys: tuple[str, ...] = ()  # keys in headers besides the one used: masked in the journal too
+
+
+def header_keys(headers: dict[str, str]) -> list[str]:
+    """The API keys a request carries in headers, in the order they are used: a ``key`` header (the
+    official CLI), then ``Authorization: Bearer <key>`` (the JS SDK)."""
+    found = []
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered == "key" and isinstance(value, str):
+            found.insert(0, value)
+        elif lowered == "authorization" and isinstance(value, str) and value[:7].lower() == "bearer ":
+            found.append(value[7:].strip())
+    return found
+
+
+def _usable_key(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip(_SPEC_SPACE))
 
 
 def _no_lone_surrogates(body: dict[str, Any]) -> None:
@@ -144,7 +165,7 @@ class Engine:
         self.behaviours: dict[str, Behaviour] = behaviours_for(self.operations, self.base_path)
         self.validators = {op_id: OperationValidator(openapi, op, self.base_path)
                            for op_id, op in self.operations.items() if op.body_schema}
-        self.normalisers = {op_id: Normaliser(op.body_schema)
+        self.normalisers = {op_id: Normaliser(op.body_schema, getattr(self.behaviours.get(op_id), "images", None))
                             for op_id, op in self.operations.items() if op.body_schema}
         self._response_schemas = {op_id: op.responses.get("200", {}).get("content", {})
                                   .get("application/json", {}) for op_id, op in self.operations.items()}
@@ -157,8 +178,9 @@ class Engine:
                 self._response_validators[op_id] = oas31_schema_validators_factory.create(openapi.spec, path).validator
         # Issue 3: rules, faults, latency, the journal, images and webhooks.
         self.sleep: Callable[[float], None] = time.sleep
-        self.rules = RuleBook(store, owner_of)
-        self.journal = Journal(store, enabled=config.journal)
+        self.names = OperationNames(self.behaviours)  # what rules and journal filters may call operations
+        self.rules = RuleBook(store, owner_of, self.names)
+        self.journal = Journal(store, enabled=config.journal, names=self.names)
         self.faults = faults.FaultPlan({
             "rate_limit": config.fault_rate_limit_ratio,
             "outage": config.fault_outage_ratio,
@@ -219,9 +241,13 @@ class Engine:
             raise _Ended(self._refuse(trace, errors.invalid_request(), str(exc)))
         trace.raw = body
         key = body.get("key")
-        if not isinstance(key, str) or not key.strip(_SPEC_SPACE):
-            raise _Ended(self._refuse(trace, errors.invalid_api_key(), "key is missing or empty"))
+        in_headers = header_keys(incoming.headers) if incoming.headers else []
+        if not _usable_key(key):
+            key = next((k for k in in_headers if _usable_key(k)), None)
+            if key is None:
+                raise _Ended(self._refuse(trace, errors.invalid_api_key(), "key is missing or empty"))
         trace.key = key
+        trace.other_keys = tuple(k for k in in_headers if k and k != key)
         trace.owner = owner = owner_of(key)
         rule = self.config.key_rule(key)
         if (rule is not None and not rule.valid) or (rule is None and not self.config.accept_any_key):
@@ -231,8 +257,17 @@ class Engine:
         except DirectiveError as exc:
             raise _Ended(Outcome(400, {"status": "error", "message": str(exc)}, owner=owner))
         warnings: list[str] = []
-        if not self.config.strict:
-            body, warnings = self.normalisers[incoming.operation].normalise(body)
+        behaviour = self.behaviours[incoming.operation]
+        early = behaviour.preflight(self, incoming, owner, warnings)
+        if early is not None:
+            raise _Ended(early)
+        normaliser = self.normalisers.get(incoming.operation)
+        if not self.config.strict and normaliser is not None:
+            from_header = not _usable_key(body.get("key"))
+            body, warnings = normaliser.normalise(body)
+            if from_header and "key" in normaliser.rules:  # the body's key is the one the headers gave
+                body = {**body, "key": key}
+                warnings.append("key: read from the request's key/Authorization header")
         gate = self._gate(incoming, body, owner, prefer, warnings, trace)
         if gate is not None:
             raise _Ended(gate)
@@ -243,7 +278,10 @@ class Engine:
             outcome.validation_errors = problems
             raise _Ended(outcome)
         trace.validation = {"valid": True}
-        outcome = self.behaviours[incoming.operation].answer(self, incoming, body, owner, prefer, warnings, trace)
+        if normaliser is not None:
+            body, notes = normaliser.canonical(body)
+            warnings.extend(notes)
+        outcome = behaviour.answer(self, incoming, body, owner, prefer, warnings, trace)
         outcome.parsed = body
         return outcome
 
@@ -348,7 +386,7 @@ class Engine:
     def _record(self, incoming: Incoming, outcome: Outcome, trace: _Trace, started: float) -> None:
         if not self.journal.enabled:
             return
-        secrets = [trace.key] if trace.key else []
+        secrets = ([trace.key] if trace.key else []) + list(trace.other_keys)
         raw = trace.raw
         if isinstance(raw, (bytes, bytearray)):
             raw = scrub_text(bytes(raw[:4096]).decode("utf-8", "replace"), secrets)
@@ -445,7 +483,7 @@ class Engine:
                 return Choice(variant=variant, eta=eta if variant == "processing" else None,
                               outcome=respond.get("outcome", "success"), error=respond.get("error"),
                               source=f"rule:{rule['id']}")
-        return self.chooser.choose(prefer, body["key"], body)
+        return self.chooser.choose(prefer, trace.key or "", body)
 
     # -- what the behaviours use ----------------------------------------------------------------
 
@@ -466,18 +504,19 @@ class Engine:
         self.webhooks.schedule(job, base_url, copies=copies, drop=drop, delay=delay,
                                secrets=(trace.key,) if trace.key else ())
 
-    def _job_body(self, job: Job, base_url: str, now: float) -> dict[str, Any]:
+    def _job_body(self, job: Job, base_url: str, now: float, at_once: bool = False) -> dict[str, Any]:
         status = job.status(now)
         if status == "processing":
-            return bodies.processing_body(job, base_url, self.base_path, now)
+            return bodies.processing_body(job, base_url, self.base_path, now, messege=self.config.legacy_messege)
         if status == "failed":
-            return bodies.failed_body(job)
+            return bodies.failed_body(job, at_once=at_once)
         return bodies.success_body(job, base_url)
 
     def _job_outcome(self, job: Job, base_url: str, owner: str, warnings: list[str],
-                     now: float | None = None) -> Outcome:
+                     now: float | None = None, at_once: bool = False) -> Outcome:
+        """The answer about a job; ``at_once``: to the request that made it (``now`` = its creation)."""
         now = self.clock.now(job.owner) if now is None else now
-        return Outcome(200, self._job_body(job, base_url, now), {}, warnings, job.status(now), owner, job.id)
+        return Outcome(200, self._job_body(job, base_url, now, at_once), {}, warnings, job.status(now), owner, job.id)
 
     def _webhook_body(self, job: Job, base_url: str) -> dict[str, Any]:
         """What a webhook carries: the fetch body of the finished job plus its ``track_id``."""

@@ -8,7 +8,8 @@ entry is shortened, so a client sending megabytes of base64 cannot exhaust memor
 
 Entries carry the namespace (``owner``) of the API key, never the key: bodies and headers go
 through ``contracts.core.redact`` (the one redaction list), and any other place the key was echoed
-is masked too. Filters: ``operation`` (``fetch`` = both fetch forms), ``key``, ``track_id``,
+is masked too. Filters: ``operation`` (an operationId, or a name the spec's ``OperationNames``
+expands: ``fetch`` = every fetch operation, ``generate``, ``realtime``, ``inpaint``...), ``key``, ``track_id``,
 ``job_id``, ``status``, ``variant``, ``method``, ``path``, ``fault``, ``rule``, ``since`` and
 body-field matchers (the scenario rules' ``match`` syntax).
 """
@@ -197,9 +198,10 @@ class Page:
 class Journal:
     """Writes and queries the ``requests`` log of a store."""
 
-    def __init__(self, store: Any, enabled: bool = True):
+    def __init__(self, store: Any, enabled: bool = True, names: Any = None):
         self.store = store
         self.enabled = enabled
+        self.names = names  # the spec's OperationNames: filters may say fetch, generate, inpaint, ...
 
     def record(self, entry: dict[str, Any]) -> None:
         if self.enabled:
@@ -234,7 +236,8 @@ class Journal:
             operations = set()
             for name in operation.split(","):
                 name = name.strip()
-                operations.update(_FETCH if name == "fetch" else (name,))
+                expanded = self.names.expand(name) if self.names is not None else None
+                operations.update(expanded or (_FETCH if name == "fetch" else (name,)))
         for entry in self.iter_entries(since):
             if owner is not None and entry.get("owner") != owner:
                 continue

@@ -228,6 +228,26 @@ class RedisStore:
         pipe.zrem(self._k("rule_order"), rule_id)
         return bool(pipe.execute()[0])
 
+    # -- the queue limit ------------------------------------------------------------------------
+
+    def queue_add(self, owner: str, job_id: int, ready_at: float, now: float) -> None:
+        key = self._k("queue:" + owner)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zadd(key, {str(job_id): ready_at})
+        # real seconds: a namespace nobody asks about again does not keep its key for ever
+        pipe.expire(key, int(min(max(ready_at - now, 0.0), 86_400.0 * 366)) + 3600)
+        pipe.execute()
+
+    def queue_count(self, owner: str, now: float) -> tuple[int, float | None]:
+        key = self._k("queue:" + owner)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zcard(key)
+        pipe.zrange(key, 0, 0, withscores=True)
+        _, count, first = pipe.execute()
+        return int(count), (float(first[0][1]) if first else None)
+
     # -- reset ---------------------------------------------------------------------------------
 
     def reset(self, owner: str | None = None) -> None:
@@ -252,6 +272,7 @@ class RedisStore:
             pipe.zrem(self._k("jobs"), member)
         pipe.delete(self._k("owner:" + owner))
         pipe.hdel(self._k("clock"), owner)
+        pipe.delete(self._k("queue:" + owner))
         pipe.execute()
         for member in members:  # a prefix key is dropped only while it still names that job
             job_id, _, file_prefix = member.decode().split("|", 2)
@@ -297,7 +318,7 @@ def _guarded(method: Callable) -> Callable:
 
 for _name in ("next_id", "put_job", "get_job", "get_job_by_prefix", "__len__", "clock_offset", "set_clock_offset",
               "append", "put_rule", "rules", "consume_rule", "delete_rules", "delete_rule", "reset",
-              "check_writable"):
+              "check_writable", "queue_add", "queue_count"):
     if hasattr(RedisStore, _name):
         setattr(RedisStore, _name, _guarded(getattr(RedisStore, _name)))
 del _name

@@ -50,7 +50,7 @@ BIG = 16 * 1024
 
 _DROP = """
 DROP TABLE IF EXISTS jobs; DROP TABLE IF EXISTS counters; DROP TABLE IF EXISTS clocks;
-DROP TABLE IF EXISTS logs; DROP TABLE IF EXISTS rules;
+DROP TABLE IF EXISTS logs; DROP TABLE IF EXISTS rules; DROP TABLE IF EXISTS queue;
 """
 
 _SCHEMA = """
@@ -80,6 +80,12 @@ CREATE TABLE IF NOT EXISTS rules (
     times INTEGER,  -- uses left, NULL = unlimited (no semicolons in here: the script is split on them)
     data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS queue (  -- queued jobs until they are done, for the queue limit per key
+    job_id INTEGER PRIMARY KEY,
+    owner TEXT NOT NULL,
+    ready_at REAL NOT NULL  -- on the owner's clock
+);
+CREATE INDEX IF NOT EXISTS queue_by_owner ON queue (owner, ready_at);
 """
 
 
@@ -349,6 +355,19 @@ class SqliteStore:
                 return
             last = rows[-1][0]
 
+    # -- the queue limit ------------------------------------------------------------------------
+
+    def queue_add(self, owner: str, job_id: int, ready_at: float, now: float) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM queue WHERE owner = ? AND ready_at <= ?", (owner, now))
+            db.execute("INSERT OR REPLACE INTO queue (job_id, owner, ready_at) VALUES (?, ?, ?)",
+                       (job_id, owner, ready_at))
+
+    def queue_count(self, owner: str, now: float) -> tuple[int, float | None]:
+        count, first = self._read("SELECT count(*), min(ready_at) FROM queue WHERE owner = ? AND ready_at > ?",
+                                  (owner, now))[0]
+        return int(count), first
+
     # -- rules ---------------------------------------------------------------------------------
 
     def put_rule(self, rule: dict[str, Any]) -> None:
@@ -399,7 +418,7 @@ class SqliteStore:
     def reset(self, owner: str | None = None) -> None:
         with self._write() as db:
             if owner is None:
-                for table in ("jobs", "counters", "clocks", "logs", "rules"):
+                for table in ("jobs", "counters", "clocks", "logs", "rules", "queue"):
                     db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
                 return
             db.execute("DELETE FROM jobs WHERE owner = ?", (owner,))
@@ -409,6 +428,7 @@ class SqliteStore:
             db.execute("DELETE FROM logs WHERE owner = ?", (owner,))
             db.execute("DELETE FROM rules WHERE owner = ?", (owner,))
             db.execute("DELETE FROM clocks WHERE owner = ?", (owner,))
+            db.execute("DELETE FROM queue WHERE owner = ?", (owner,))
 
 
 def _identity(path: str) -> tuple[int, int] | None:
@@ -450,6 +470,6 @@ def _guarded(method: Callable) -> Callable:
 
 for _name in ("next_id", "put_job", "put_job_and_append", "get_job", "get_job_by_prefix", "__len__", "clock_offset",
               "set_clock_offset", "append", "put_rule", "rules", "consume_rule", "delete_rules",
-              "delete_rule", "reset", "check_writable"):
+              "delete_rule", "reset", "check_writable", "queue_add", "queue_count"):
     setattr(SqliteStore, _name, _guarded(getattr(SqliteStore, _name)))
 del _name

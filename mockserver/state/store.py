@@ -125,6 +125,16 @@ class Store(Protocol):
         """The same entries, read ``LOG_BATCH`` at a time."""
         ...
 
+    def queue_add(self, owner: str, job_id: int, ready_at: float, now: float) -> None:
+        """Remember a queued job of a namespace until ``ready_at`` (its owner's clock); entries
+        already done at ``now`` may be forgotten. The queue limit per key counts these."""
+        ...
+
+    def queue_count(self, owner: str, now: float) -> tuple[int, float | None]:
+        """How many of a namespace's jobs are still queued at ``now``, and the earliest ``ready_at``
+        among them (None when there is none)."""
+        ...
+
     def put_rule(self, rule: dict[str, Any]) -> None:
         """Add or replace a scenario rule (a dict with at least ``id``; ``times`` = uses left or None)."""
         ...
@@ -185,6 +195,7 @@ class MemoryStore:
         self._logs: dict[str, deque[tuple[int, str | None, bytes]]] = {}
         self._seq: dict[str, int] = {}
         self._rules: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._queues: dict[str, dict[int, float]] = {}  # owner -> queued job id -> ready_at
 
     def next_id(self) -> int:
         with self._lock:
@@ -267,6 +278,18 @@ class MemoryStore:
         for seq, _, data in kept[start:]:
             yield dict(decode_doc(data), seq=seq)
 
+    def queue_add(self, owner: str, job_id: int, ready_at: float, now: float) -> None:
+        with self._lock:
+            queue = self._queues.setdefault(owner, {})
+            for done in [i for i, ready in queue.items() if ready <= now]:
+                del queue[done]
+            queue[job_id] = ready_at
+
+    def queue_count(self, owner: str, now: float) -> tuple[int, float | None]:
+        with self._lock:
+            waiting = [ready for ready in self._queues.get(owner, {}).values() if ready > now]
+        return len(waiting), min(waiting, default=None)
+
     def put_rule(self, rule: dict[str, Any]) -> None:
         with self._lock:
             self._rules[str(rule["id"])] = dict(rule)
@@ -310,7 +333,9 @@ class MemoryStore:
                 self._rules.clear()
                 self._job_sizes.clear()
                 self._jobs_bytes = 0
+                self._queues.clear()
                 return
+            self._queues.pop(owner, None)
             for job_id in [i for i, job in self._jobs.items() if job.owner == owner]:
                 self._stored_at.pop(job_id, None)
                 self._jobs_bytes -= self._job_sizes.pop(job_id, 0)

@@ -107,8 +107,8 @@ def flask_app(state: MockState, fast_path: bool = True) -> Any:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions[EXTENSION] = state
     for op_id, op in engine.operations.items():
-        app.add_url_rule(op.flask_rule(engine.base_path), endpoint=op_id,
-                         view_func=_make_view(state, op_id), methods=[op.method])
+        app.add_url_rule(op.flask_rule(engine.base_path), endpoint=op_id,  # a trailing slash is accepted
+                         view_func=_make_view(state, op_id), methods=[op.method], strict_slashes=False)
     app.register_blueprint(admin_blueprint(state))
     app.register_blueprint(generations_blueprint(state))
     _register_error_pages(app)

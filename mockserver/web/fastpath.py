@@ -2,8 +2,8 @@
 
 The validated ``POST /inpaint`` and the fetches are most of a mock's traffic, and Flask's
 request context, URL routing and response objects cost about as much CPU as the engine itself.
-``FastPath`` wraps the Flask app's ``wsgi_app``: a POST to an exact API path (or to
-``.../fetch/<digits>``) is turned into an ``Incoming`` by hand, handed to the same engine and
+``FastPath`` wraps the Flask app's ``wsgi_app``: a POST to an exact API path (a trailing slash
+allowed) or to ``.../fetch/<id>`` (any id, even an empty one) is turned into an ``Incoming`` by hand, handed to the same engine and
 sent with the same bytes and headers ``responses.encode`` gives the Flask views; everything
 else (admin API, output files, 404/405 pages, other methods) goes on to Flask unchanged.
 
@@ -138,18 +138,28 @@ class FastPath:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "POST":
             path = environ.get("PATH_INFO", "")
-            operation = self.exact.get(path)
-            params: dict[str, str] = {}
-            if operation is None:
-                for prefix, op_id, name in self.prefixed:
-                    if path.startswith(prefix):
-                        rest = path[len(prefix):]
-                        if rest.isascii() and rest.isdigit():
-                            operation, params = op_id, {name: rest}
-                        break
+            operation, params = self.route(path)
             if operation is not None:
                 return self._serve(operation, params, path, environ, start_response)
         return self.fallback(environ, start_response)
+
+    def route(self, path: str) -> tuple[str | None, dict[str, str]]:
+        """The operation a POST path names, with its path parameter: an exact path, with or without
+        one trailing slash, or a templated last segment holding anything but a slash, even nothing
+        (``/fetch/``, as the official CLI sends after an error: the behaviour answers for it)."""
+        operation = self.exact.get(path)
+        if operation is None and path.endswith("/") and len(path) > 1:
+            operation = self.exact.get(path[:-1])
+        if operation is not None:
+            return operation, {}
+        for prefix, op_id, name in self.prefixed:
+            if path.startswith(prefix):
+                rest = path[len(prefix):]
+                if rest.endswith("/"):
+                    rest = rest[:-1]
+                if "/" not in rest:
+                    return op_id, {name: rest}
+        return None, {}
 
     def test_client(self) -> Any:
         """A werkzeug test client, as ``Flask.test_client()`` gives for the Flask app."""

@@ -300,6 +300,32 @@ def test_reset_forgets_everything_and_ids_start_again(store):
     assert store.next_id() == FIRST_JOB_ID + 1
 
 
+# -- the queue limit ----------------------------------------------------------------------------
+
+
+def test_queued_jobs_count_per_namespace_until_they_are_done(store):
+    assert store.queue_count("a", 0.0) == (0, None)
+    store.queue_add("a", 1, 10.0, 0.0)
+    store.queue_add("a", 2, 5.0, 0.0)
+    store.queue_add("b", 3, 50.0, 0.0)
+    assert store.queue_count("a", 0.0) == (2, 5.0)
+    assert store.queue_count("a", 5.0) == (1, 10.0)  # ready_at 5.0 is done at 5.0
+    assert store.queue_count("a", 10.0) == (0, None)
+    assert store.queue_count("b", 10.0) == (1, 50.0)
+    store.queue_add("a", 1, 20.0, 10.0)  # the same job again: replaced, not counted twice
+    store.queue_add("a", 1, 30.0, 10.0)
+    assert store.queue_count("a", 10.0) == (1, 30.0)
+
+
+def test_a_reset_empties_the_queue_of_its_namespace_or_all(store):
+    store.queue_add("a", 1, 10.0, 0.0)
+    store.queue_add("b", 2, 10.0, 0.0)
+    store.reset("a")
+    assert store.queue_count("a", 0.0) == (0, None) and store.queue_count("b", 0.0) == (1, 10.0)
+    store.reset()
+    assert store.queue_count("b", 0.0) == (0, None)
+
+
 # -- the factory --------------------------------------------------------------------------------
 
 

@@ -291,7 +291,7 @@ def test_per_key_table_serves_clients_that_cannot_send_headers(make_app, valid_b
 
 
 def test_default_profile_queues_about_one_in_five_with_short_etas(make_app, valid_body):
-    client = make_app().test_client()
+    client = make_app(queue_limit=0).test_client()  # one key, 200 requests: no queue limit for this count
     bodies = [post(client, INPAINT, valid_body).json for _ in range(200)]
     queued = [b for b in bodies if b["status"] == "processing"]
     assert {b["status"] for b in bodies} == {"success", "processing"}
@@ -310,11 +310,12 @@ def test_realistic_profile_has_long_etas_and_some_errors(make_app, valid_body):
 
 def test_same_seed_gives_the_same_run(make_app, valid_body):
     def run():
-        client = make_app(seed=99, processing_ratio=0.5).test_client()
+        # no queue limit: its retry_after depends on when a request arrives, not on the seed
+        client = make_app(seed=99, processing_ratio=0.5, queue_limit=0).test_client()
         return [post(client, INPAINT, valid_body).json for _ in range(20)]
 
     assert run() == run()
-    other = make_app(seed=100, processing_ratio=0.5).test_client()
+    other = make_app(seed=100, processing_ratio=0.5, queue_limit=0).test_client()
     assert [post(other, INPAINT, valid_body).json for _ in range(20)] != run()
 
 
