@@ -76,5 +76,6 @@ def test_every_nameable_error_is_the_real_one(name, message):
 
 def test_an_unknown_error_name_lists_the_known_ones():
     with pytest.raises(ValueError, match=r"^unknown error 'nope'; expected one of \['invalid_api_key', "
-                                         r"'invalid_request', 'model_not_found', 'rate_limit', 'server'\]$"):
+                                         r"'invalid_request', 'model_not_found', 'queue_limit', 'rate_limit', "
+                                         r"'server'\]$"):
         errors.named_error("nope")
