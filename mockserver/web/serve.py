@@ -143,8 +143,26 @@ class _Target:
         return "modelslab-mock"
 
 
+def _die_with_the_main_process() -> None:
+    """Linux: a worker gets SIGTERM (and stops as on Ctrl-C) when the main process dies, even by
+    ``kill -9``, instead of living on with the port open and nobody to restart or stop it."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the main process died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker_app(target: _Target) -> RSGIFront:
     """Runs in each new worker: its app, with its own seed when there are several workers."""
+    _die_with_the_main_process()
     if _LOADED is not None:
         state, front = _LOADED
     else:

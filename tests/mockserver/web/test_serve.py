@@ -22,6 +22,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Iterator
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 from mockserver.config import MockConfig, load_config
@@ -155,6 +156,35 @@ def test_a_stop_finishes_the_answers_in_flight_and_takes_no_new_connections(vali
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=15)
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            found.update(int(child) for child in handle.read().split())
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_a_worker_stops_when_the_main_process_is_killed():
+    with mock_process() as (_, proc):
+        main = proc.pid  # `mockserver run` is the main process; granian forks the worker from it
+        workers = _children(main)
+        assert workers, "no worker found"
+        os.kill(main, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while any(_alive(w) for w in workers):
+            assert time.monotonic() < deadline, "a worker outlived its main process"
+            time.sleep(0.1)
 
 
 def test_a_reset_fault_drops_the_connection_and_the_server_carries_on(valid_body):
