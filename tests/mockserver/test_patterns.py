@@ -26,7 +26,7 @@ PROMPT = "a" * 40 + "!"  # 41 characters: exponential for a backtracking engine
 
 
 def test_a_catastrophic_rule_pattern_does_not_freeze_a_live_worker(valid_body):
-    with mock_process("--store", "memory", "--threads", "2") as (url, _):
+    with mock_process("--store", "memory", "--processing-ratio", "0") as (url, _):  # answers at once
         added = requests.post(url + "/__mock/rules", json={"match": {"prompt": {"matches": EVIL}}, "variant": "failed"},
                               timeout=HTTP_TIMEOUT)
         assert added.status_code == 201
