@@ -247,7 +247,10 @@ def _pytest_args(options: RunOptions) -> list[str]:
             "-p", "no:cacheprovider", "-p", "no:modelslab_mock", "-p", "no:randomly",
             "-o", "junit_family=xunit2", "-o", "junit_logging=system-err",
             "-o", "junit_suite_name=contracts", "-rsfE", "-W", "ignore::DeprecationWarning",
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            # On CI (CI or BUILD_NUMBER set) pytest's summary line repeats a failure's whole report:
+            # each failure would be printed twice. One line per failed test, as everywhere else.
+            "--force-short-summary"]
     args += ["-v", "--tb=long"] if options.verbose else ["-q", "--tb=short"]
     if options.junit_xml:
         args += ["--junit-xml", options.junit_xml]

@@ -66,7 +66,7 @@ def test_a_broken_mock_fails_naming_the_check_with_expected_got_and_a_redacted_c
     served = serve_wsgi(corrupt(make_app(strict=True, processing_ratio=0.0), _extra_output))
     report = tmp_path / "broken.xml"
     result = contracts("run", "--target", served.url, "--key", SECRET, "--max-examples", "5",
-                       "-k", "lifecycle", "--junit-xml", str(report))
+                       "-k", "lifecycle", "--junit-xml", str(report), env={"CI": ""})  # a developer's machine
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "[MLC101 samples_match_outputs] a success has one output per requested sample" in out
@@ -98,7 +98,7 @@ def test_a_property_test_failure_is_printed_once_with_its_curl(make_app, serve_w
     served = serve_wsgi(corrupt(make_app(strict=True, processing_ratio=0.0, models=("*",)), _extra_output))
     report = tmp_path / "once.xml"
     result = contracts("run", "--target", served.url, "--key", SECRET, "--max-examples", "5",
-                       "-k", "inpaint and positive", "--junit-xml", str(report))
+                       "-k", "inpaint and positive", "--junit-xml", str(report), env={"CI": "true"})  # on CI
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "1 contract failure:\n\n[MLC101 samples_match_outputs]" in out
