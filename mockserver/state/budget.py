@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["CUT_KEY", "cut_text", "fit", "json_size"]
+__all__ = ["CUT_KEY", "cut_text", "encoded_size", "fit", "json_size"]
 
 #: The member that marks an object whose tail was cut.
 CUT_KEY = "..."
@@ -46,6 +46,15 @@ def json_size(data: Any) -> int:
     if data is None or kind is bool:
         return 5
     return len(repr(data))
+
+
+def encoded_size(data: Any) -> int:
+    """The exact size of ``data`` as compact JSON where orjson can encode it (microseconds, in C),
+    else ``json_size``'s estimate (integers past 64 bits)."""
+    try:
+        return len(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS))
+    except TypeError:
+        return json_size(data)
 
 
 def fit(data: Any, budget: int, max_text: int | None = None) -> Any:

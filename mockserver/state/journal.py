@@ -24,7 +24,7 @@ import orjson
 
 from contracts.core.redact import MASK, redact, redact_text, registered_secrets
 from mockserver.control.rules import field_matches
-from mockserver.state.budget import fit, json_size
+from mockserver.state.budget import encoded_size, fit, json_size
 
 __all__ = ["Journal", "MAX_ENTRY_BYTES", "MAX_PAGE_BYTES", "REQUESTS_LOG", "Page", "cap_entry", "iter_log", "limit",
            "mask_values", "scrub", "scrub_text"]
@@ -286,7 +286,7 @@ class Journal:
                 return page
             newest: deque[tuple[dict[str, Any], int]] = deque()
             for entry in self.matching(**filters):
-                size = json_size(entry)
+                size = encoded_size(entry)
                 newest.append((entry, size))
                 page.bytes += size
                 while len(newest) > limit_to or (page.bytes > max_bytes and len(newest) > 1):
@@ -294,7 +294,7 @@ class Journal:
             page.entries = [entry for entry, _ in newest]
             return page
         for entry in self.matching(**filters):
-            size = json_size(entry)
+            size = encoded_size(entry)
             if page.entries and page.bytes + size > max_bytes:
                 page.next_since = page.entries[-1].get("seq")
                 break

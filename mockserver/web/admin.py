@@ -28,7 +28,7 @@ from flask import Blueprint, Response, request
 
 from mockserver.engine.parsing import BodyError, parse_json
 from mockserver.web.http import json_response
-from mockserver.state.budget import json_size
+from mockserver.state.budget import encoded_size
 from mockserver.state.journal import MAX_PAGE_BYTES, iter_log, limit
 from mockserver.engine.pipeline import owner_of
 from mockserver.control.rules import RuleError, field_matches
@@ -373,7 +373,7 @@ def admin_blueprint(state: MockState) -> Blueprint:
                 continue
             if outcome is not None and entry.get("outcome") != outcome:
                 continue
-            bytes_ = json_size(entry)
+            bytes_ = encoded_size(entry)
             if newest is None and kept and size + bytes_ > MAX_PAGE_BYTES:  # the rest: on the next page
                 next_since = kept[-1][0].get("seq")
                 break
