@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -127,3 +128,54 @@ def test_short_or_missing_values_are_not_registered():
 def test_registered_values_are_masked_inside_structured_data_too():
     register_secret("sk-struct-1234")
     assert redact({"notes": ("a sk-struct-1234", 5, None)}) == {"notes": [f"a {MASK}", 5, None]}
+
+
+# -- JSON that a field-name pattern cannot read --------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, masked", [
+    ('{"\\u006bey": "sk-1", "prompt": "p"}', '{"\\u006bey": "***", "prompt": "p"}'),
+    ('{"K\\u0045Y": "sk-1"}', '{"K\\u0045Y": "***"}'),
+    ('{"\\u006b\\ey": "sk-1"}', '{"\\u006b\\ey": "***"}'),  # a bad escape is read as far as it goes
+    ('{"\\u006bey": 12345678, "n": 1}', '{"\\u006bey": "***", "n": 1}'),
+    ('{"key": "sk-live-cut', '{"key": "***"'),  # a body cut short: masked to the end
+    ('{"\\u006bey": "a1", "x": 1, "tok\\u0065n": "b2", "y": "z"}', '{"\\u006bey": "***", "x": 1, "tok\\u0065n": "***", "y": "z"}'),
+])
+def test_secret_members_are_masked_in_any_json_spelling(text, masked):
+    assert redact_text(text) == masked
+
+
+@pytest.mark.parametrize("text", [
+    '{"\\u006bey": "", "prompt": "p"}',      # an empty key stays visibly empty
+    '{"\\u006bey": }',                       # nothing to mask
+    '{"prompt": "say \\"key\\": yes"}',      # a quoted "key": inside a string is text, not a member
+    '{"\\u006bey',                           # a name cut short
+    "no quotes key here",
+])
+def test_what_is_no_secret_member_is_left_as_it_was(text):
+    assert redact_text(text) == text
+
+
+def test_a_double_quoted_value_after_an_equals_sign_is_masked():
+    assert redact_text('Client(key="sk-live-9", model="m")') == 'Client(key="***", model="m")'
+
+
+def test_a_secret_inside_another_is_masked_whole():
+    """Longest first, whatever their alphabetical order: no piece of the longer one is left."""
+    assert redact_text("sent aa-zz-1234-bb", extra=["zz-1234", "aa-zz-1234-bb"]) == "sent ***"
+
+
+def test_a_redactor_keeps_only_values_that_can_be_masked_safely():
+    redactor = Redactor(["abc", "abcd", 5, None])
+    assert redactor.values == frozenset({"abcd"})
+    redactor.register("xyz")
+    redactor.register(None)
+    redactor.register("wxyz")
+    assert redactor.values == frozenset({"abcd", "wxyz"})
+
+
+def test_a_redactor_masks_its_own_values_in_every_form():
+    redactor = Redactor(["sk-run-5678"])
+    assert redactor.redact({"note": "used sk-run-5678", "key": "k"}) == {"note": f"used {MASK}", "key": MASK}
+    assert redactor.text("a sk-run-5678 b extra-1234", extra=["extra-1234"]) == f"a {MASK} b {MASK}"
+    assert redactor.mask('{"key": "kept"} sk-run-5678') == f'{{"key": "kept"}} {MASK}'

@@ -79,3 +79,11 @@ def test_an_unknown_error_name_lists_the_known_ones():
                                          r"'invalid_request', 'model_not_found', 'queue_limit', 'rate_limit', "
                                          r"'server'\]$"):
         errors.named_error("nope")
+
+
+def test_a_replay_miss_says_what_to_do():
+    """--replay with --on-miss error: the answer names the two ways out."""
+    error = errors.no_episode()
+    assert error.body == {"status": "error", "message": "No recorded episode matches this request",
+                          "tip": "record it with mockserver record, or run with --on-miss generate"}
+    assert error.status(False) == 200 and error.status(True) == 404
