@@ -80,3 +80,62 @@ def test_reseed_restarts_the_sequence():
     first = [rng.draw(lambda r: r.random()) for _ in range(3)]
     rng.reseed()
     assert [rng.draw(lambda r: r.random()) for _ in range(3)] == first
+
+
+def test_a_key_rule_with_only_an_outcome_keeps_the_drawn_variant_and_sets_how_jobs_end():
+    c = chooser(processing_ratio=1.0, eta_min=1.0, eta_max=2.0, keys={"k": KeyRule(outcome="failed")})
+    got = c.choose(Directive(), "k", {})
+    assert (got.variant, got.outcome, got.source) == ("processing", "failed", "key")
+    assert 1.0 <= got.eta <= 2.0
+
+
+def test_a_key_rule_with_only_an_error_answers_that_error():
+    got = chooser(processing_ratio=1.0, keys={"k": KeyRule(error="invalid_api_key")}).choose(Directive(), "k", {})
+    assert (got.variant, got.error, got.eta, got.source) == ("error", "invalid_api_key", None, "key")
+
+
+def test_a_key_rule_that_says_nothing_leaves_the_ratios_to_choose():
+    got = chooser(processing_ratio=0.0, keys={"k": KeyRule(valid=True)}).choose(Directive(), "k", {})
+    assert (got.variant, got.source) == ("success", "ratio")
+
+
+@pytest.mark.parametrize("header, eta", [("eta=0", 0.0), ("eta=0.5", 0.5), ("eta=500ms", 0.5)])
+def test_a_short_or_zero_eta_is_a_queued_job_with_that_eta(header, eta):
+    got = chooser().choose(parse_prefer(header), "k", {})
+    assert (got.variant, got.eta, got.source) == ("processing", eta, "prefer")
+
+
+def test_prefer_outcome_alone_succeeds_now_and_prefer_code_keeps_its_status():
+    failed_later = chooser(processing_ratio=0.0).choose(parse_prefer("outcome=failed"), "k", {})
+    assert (failed_later.variant, failed_later.outcome) == ("success", "failed")
+    coded = chooser().choose(parse_prefer("code=429, example=rate_limit, dynamic, seed=9"), "k", {})
+    assert (coded.code, coded.example, coded.dynamic, coded.dynamic_seed) == (429, "rate_limit", True, 9)
+
+
+def test_a_processing_variant_from_the_key_table_draws_an_eta_in_range():
+    c = chooser(processing_ratio=0.0, eta_min=4.0, eta_max=5.0, keys={"k": KeyRule(variant="processing")})
+    got = c.choose(Directive(), "k", {})
+    assert got.variant == "processing" and 4.0 <= got.eta <= 5.0
+
+
+def test_the_ratio_boundaries():
+    """error_ratio first, then processing_ratio, of one uniform draw; failed_ratio of a second one."""
+    assert {chooser(error_ratio=1.0, processing_ratio=0.0).from_ratios().variant for _ in range(20)} == {"error"}
+    assert chooser(error_ratio=1.0, processing_ratio=0.0).from_ratios().error == "rate_limit"
+    assert {chooser(processing_ratio=1.0).from_ratios().variant for _ in range(20)} == {"processing"}
+    assert {chooser(processing_ratio=0.0, failed_ratio=1.0).from_ratios().variant for _ in range(20)} == {"failed"}
+    assert {chooser(processing_ratio=0.0).from_ratios().variant for _ in range(20)} == {"success"}
+
+
+def test_a_loguniform_eta_with_a_zero_minimum_falls_back_to_uniform():
+    c = VariantChooser(MockConfig(eta_min=0.0, eta_max=1.0, eta_distribution="loguniform", processing_ratio=1.0),
+                       SeededRandom(2))
+    assert all(0.0 <= c.from_ratios().eta <= 1.0 for _ in range(50))
+
+
+def test_a_seed_is_drawn_when_none_is_given_and_reseed_can_change_it():
+    rng = SeededRandom(None)
+    assert 0 <= rng.seed < 2**31
+    rng.reseed(42)
+    first = rng.draw(lambda r: r.random())
+    assert rng.seed == 42 and SeededRandom(42).draw(lambda r: r.random()) == first
