@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.state.clock import Clock
+from mockserver.state.clock import MAX_OFFSET, Clock
 from mockserver.state.store import MemoryStore
 
 
@@ -41,3 +41,20 @@ def test_a_namespace_moves_on_from_its_own_offset_not_the_global_one():
     assert clock.advance(3, owner="a") == 3
     assert clock.advance(4, owner="a") == 7, "the namespace's offsets add up"
     assert clock.now("a") == 107.0 and clock.now() == 100.0
+
+
+def test_offset_reads_everyones_or_one_namespaces():
+    clock = Clock(MemoryStore(), wall=lambda: 0.0)
+    clock.advance(5)
+    clock.advance(2, owner="a")
+    assert (clock.offset(), clock.offset("a"), clock.offset("b")) == (5.0, 2.0, 0.0)
+
+
+@pytest.mark.parametrize("stored, counted", [
+    (float("inf"), MAX_OFFSET), (MAX_OFFSET * 3, MAX_OFFSET), (-5.0, 0.0), (float("nan"), 0.0)])
+def test_an_offset_out_of_range_in_the_store_counts_as_the_limit_or_as_none(stored, counted):
+    """A store written before the limits existed, or edited by hand, cannot push now() past them."""
+    store = MemoryStore()
+    store.set_clock_offset(stored)
+    clock = Clock(store, wall=lambda: 1000.0)
+    assert clock.offset() == counted and clock.now() == 1000.0 + counted
