@@ -37,10 +37,20 @@ def validator(op_id: str) -> OperationValidator:
     return OperationValidator(load_openapi(FAMILY), OPS[op_id], BASE)
 
 
-T2I, I2I, INPAINT = normaliser("v6ImagesText2img"), normaliser("v6ImagesImg2img"), normaliser("v6ImagesInpaint")
-RT_T2I, V7_T2I, V7_I2I = normaliser("v6RealtimeText2img"), normaliser("v7ImagesTextToImage"), \
-    normaliser("v7ImagesImageToImage")
-FETCH = normaliser("v6ImagesFetch")
+class _Built:
+    """An operation's normaliser, built afresh at each use inside a test, never at import (so that
+    building it is tested too: ``make mutate`` cannot see code that ran while tests were collected)."""
+
+    def __init__(self, op_id: str):
+        self.op_id = op_id
+
+    def __getattr__(self, name: str):
+        return getattr(normaliser(self.op_id), name)
+
+
+T2I, I2I, INPAINT = _Built("v6ImagesText2img"), _Built("v6ImagesImg2img"), _Built("v6ImagesInpaint")
+RT_T2I, V7_T2I, V7_I2I = _Built("v6RealtimeText2img"), _Built("v7ImagesTextToImage"), _Built("v7ImagesImageToImage")
+FETCH = _Built("v6ImagesFetch")
 T2I_BODY = {"key": "k", "model_id": "flux", "prompt": "a cat"}
 
 
