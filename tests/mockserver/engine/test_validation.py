@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from contracts.core.spec import load_document, load_openapi, operations, relative_base_path
 from mockserver.engine.validation import LazyOpenAPI, OperationValidator, format_checkers
 
@@ -92,3 +94,52 @@ def test_openapi_core_is_loaded_on_first_need_or_warmed_in_the_background():
     thread.join(timeout=60)
     assert lazy.load() is load_openapi("modelslab-pony-inpaint.yaml"), "one parsed spec per process"
     assert lazy.validate_request == lazy.load().validate_request
+
+
+def test_an_unknown_format_inside_a_list_of_branches_is_not_sure_either():
+    schema = {"type": "object", "properties": {"when": {"anyOf": [{"type": "string", "format": "date-time"}]}}}
+    assert OperationValidator(None, fake_operation(schema), "").is_valid({"when": "2020-01-01T00:00:00Z"}) is False
+
+
+def test_a_path_parameter_without_a_type_goes_to_openapi_core():
+    untyped = OperationValidator(None, fake_operation({"type": "object"}, {"p": {"pattern": "^a"}}), "")
+    assert untyped.is_valid({}, {"p": "abc"}) is False
+
+
+def test_a_value_the_fast_validator_cannot_read_is_never_called_valid():
+    fast = OperationValidator(None, fake_operation({"type": "object", "properties": {"n": {"type": "integer"}}}), "")
+    assert fast.is_valid({"n": 1}) is True
+    assert fast.is_valid({"n": {1, 2}}) is False
+
+
+def test_schema_errors_carried_by_the_exception_itself_are_field_messages_too():
+    import jsonschema
+
+    schema = {"type": "object", "properties": {"width": {"type": "integer"}}}
+    found = list(jsonschema.Draft202012Validator(schema).iter_errors({"width": "wide"}))
+
+    class Refusal(Exception):
+        schema_errors = found
+
+    class Authority:
+        def validate_request(self, request):
+            raise Refusal("invalid")
+
+    class Plain:
+        def validate_request(self, request):
+            raise ValueError("no route")
+
+    op = SimpleNamespace(body_schema=schema, path_params={}, path="/x", method="POST")
+    assert OperationValidator(Authority(), op, "").authoritative_errors({"width": "wide"}) == {
+        "width": ["The width field must be an integer."]}
+    assert OperationValidator(Plain(), op, "").authoritative_errors({}) == {"body": ["no route"]}
+
+
+def test_a_lazy_spec_is_not_loaded_by_dunder_lookups_and_is_loaded_by_its_warm_up():
+    missing = LazyOpenAPI("no-such-spec.yaml")
+    assert not hasattr(missing, "__deepcopy__")  # loading would raise FileNotFoundError
+    with pytest.raises(AttributeError, match="__getstate__"):
+        missing.__getattr__("__getstate__")
+    lazy = LazyOpenAPI("modelslab-pony-inpaint.yaml")
+    lazy.warm_up().join(timeout=60)
+    assert vars(lazy)["_loaded"] is load_openapi("modelslab-pony-inpaint.yaml"), "loaded before first use"
