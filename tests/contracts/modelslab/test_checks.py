@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import io
 import shlex
 
@@ -231,6 +232,9 @@ def test_requested_reads_fields_as_the_server_would():
     assert ex.requested("steps") == 30, "the SDK's num_inference_steps is steps"
     assert ex.requested("samples") == 1 and ex.requested("seed") is None, "absent: the spec default, or nothing"
     assert inpaint({}, steps=20, num_inference_steps=40).requested("steps") == 20
+    assert inpaint({}, steps=25).requested("num_inference_steps") == 25, "and the other way round"
+    assert inpaint({}, num_inference_steps=30, steps=20).requested("num_inference_steps") == 30
+    assert inpaint({}, width="X512").requested("width") == "X512", "text that is no number stays text"
     assert inpaint({}, width=None).requested("width") == 512
 
 
@@ -394,10 +398,10 @@ def test_jobs_of_other_servers_do_not_mix():
     assert checker.run(elsewhere) == []
 
 
-def test_a_job_asked_for_with_a_null_key_is_the_keyless_one():
+def test_a_job_asked_for_with_a_key_that_is_no_string_is_the_keyless_one():
     checker = ContractChecker()
     first = inpaint({"status": "success", "id": 8, "output": ["https://x/a.png"]})
-    first.request_body["key"] = None
+    first.request_body["key"] = 12345678
     checker.run(first)
     again = Exchange("POST", f"{BASE}/fetch/8", {}, 200, processing(job_id=8, fetch_result=f"{BASE}/fetch/8"))
     again.operation, again.path_params = operation_for("POST", again.url)
@@ -412,6 +416,8 @@ def test_a_job_asked_for_with_a_null_key_is_the_keyless_one():
     ({"status": "error", "message": {}}, "an empty field-error object"),
     ({"status": "error", "message": {"width": [""]}}, "field 'width' without a list of sentences: [\"\"]"),
     ({"status": "error", "message": {"width": "bad"}}, "field 'width' without a list of sentences: \"bad\""),
+    ({"status": "error", "message": {"width": "b" * 100}},
+     "field 'width' without a list of sentences: \"" + "b" * 76 + "..."),
     ({"status": "failed", "message": {"width": ["The width field must be an integer."]}},
      'message = {"width": ["The width field must be an integer."]}'),
     ({"status": "error", "message": list(range(40))}, "message = " + str(list(range(40)))[:77] + "..."),
@@ -502,6 +508,8 @@ def test_image_size_says_what_is_wrong():
         image_size(b"<html>not an image</html>")
     with pytest.raises(ValueError, match=r"^not a readable image \("):
         image_size(b"data:image/png;base64")  # no comma: no data
+    with pytest.raises(ValueError, match=r"^not an image \(neither image bytes nor base64\)$"):
+        image_size(b"{abcd}")  # base64 only once the braces are dropped: not base64
     with pytest.raises(ValueError, match=r"^not a readable image \("):
         image_size(base64.b64encode(b"\x89PNG but not really"))
 
@@ -529,3 +537,90 @@ def test_a_checker_for_a_target_fetches_through_it_from_its_own_host_only():
     real = Target(name="real", base_url="https://modelslab.com/api/v6/images", transport=transport, key=KEY)
     ContractChecker.for_target(real).run(inpaint({"status": "success", "output": urls[1:]}))
     assert transport.calls[-1] == ("GET", urls[1]), "the real API's images live on a CDN"
+
+
+def test_an_integer_request_echoed_with_float_noise_is_no_violation():
+    assert meta_violations({"guidance_scale": 7.000000001}, guidance_scale=7) == []
+
+
+def test_a_fetch_is_held_to_the_meta_echo_of_its_inpaint_request():
+    checker = ContractChecker(enabled={"meta_echoes_request"})
+    checker.run(inpaint(processing(), height=768))
+    [violation] = checker.run(fetch(130000001, {"status": "success", "id": 130000001, "output": [],
+                                                "meta": {"H": 512}}))
+    assert (violation.expected, violation.got) == ("meta.H=768", "meta.H=512")
+
+
+def test_a_fetch_by_path_is_linked_by_its_path_id_when_the_answer_has_none():
+    checker = ContractChecker(enabled={"future_links_become_outputs"})
+    checker.run(inpaint(processing(links=["http://127.0.0.1:4010/generations/a-0.png"])))
+    [violation] = checker.run(fetch(130000001, {"status": "success", "output": ["http://x/other-0.png"]}))
+    assert "of job 130000001" in violation.expected
+
+
+def test_a_job_id_that_is_no_number_links_nothing_even_across_exchanges():
+    checker = ContractChecker(enabled={"future_links_become_outputs"})
+    promised = {"status": "processing", "eta": 1, "future_links": ["http://127.0.0.1:4010/generations/a-0.png"]}
+    checker.run(fetch_by_request_id("job-abc", promised))
+    assert checker.run(fetch_by_request_id("job-abc", {"status": "success", "output": ["http://x/b-0.png"]})) == []
+
+
+def test_only_a_processing_answer_promises_outputs():
+    """A success that echoes future_links does not change what the job promised."""
+    checker = ContractChecker(enabled={"future_links_become_outputs"})
+    links = ["http://127.0.0.1:4010/generations/a-0.png"]
+    checker.run(inpaint(processing(links=links)))
+    done = {"status": "success", "id": 130000001, "output": links, "future_links": ["http://x/echo-0.png"]}
+    assert checker.run(fetch(130000001, done)) == []
+    assert checker.run(fetch(130000001, {"status": "success", "id": 130000001, "output": links})) == []
+
+
+def test_a_request_body_that_is_no_object_with_a_job_id_is_judged_not_crashed_on():
+    ex = Exchange("POST", f"{BASE}/inpaint", ["key"], 200, {"status": "success", "id": 9, "output": ["https://x/a"]})
+    ex.operation = "inpaint"
+    checker = ContractChecker(enabled={"samples_match_outputs", "job_never_regresses"})
+    assert checker.run(ex) == [] and checker.run(ex) == []
+
+
+def test_a_foreign_spec_gets_no_modelslab_checks():
+    assert ContractChecker(spec="upstream-pony-inpaint.yaml").enabled == set()
+    assert ContractChecker().enabled == set(CHECKS)
+
+
+# -- the image family (openapi/modelslab.yaml) ------------------------------------------------------
+
+FAMILY = "modelslab.yaml"
+FAMILY_BASE = "http://127.0.0.1:4010/api"
+
+
+def family_answer(path, body, response):
+    from contracts.core.transport import HttpResponse
+
+    return HttpResponse(200, {"Content-Type": "application/json"}, json.dumps(response).encode(),
+                        url=FAMILY_BASE + path, method="POST", request_body=json.dumps(body).encode())
+
+
+def test_exchanges_and_assertions_read_the_checkers_own_spec():
+    answer = family_answer("/v6/images/text2img", {"key": KEY, "model_id": "m", "prompt": "p", "samples": 1},
+                           {"status": "success", "id": 3, "output": ["https://x/a.png", "https://x/b.png"]})
+    ex = Exchange.from_http(answer, spec=FAMILY)
+    assert (ex.operation, ex.spec) == ("v6ImagesText2img", FAMILY)
+    with pytest.raises(ContractViolation) as caught:
+        ContractChecker(spec=FAMILY, enabled={"samples_match_outputs"}).assert_ok(answer)
+    assert "[MLC101 samples_match_outputs]" in str(caught.value)
+
+
+def test_jobs_of_different_families_with_the_same_id_do_not_mix():
+    checker = ContractChecker(spec=FAMILY, enabled={"job_never_regresses"})
+    body = {"key": KEY, "model_id": "m", "prompt": "p"}
+    v6 = Exchange.from_http(family_answer("/v6/images/text2img", body, {"status": "success", "id": 5,
+                                                                          "output": ["https://x/a.png"]}), FAMILY)
+    assert checker.run(v6) == []
+    v7 = Exchange.from_http(family_answer("/v7/images/fetch/5", {"key": KEY},
+                                          {"status": "processing", "id": 5, "eta": 2,
+                                           "fetch_result": FAMILY_BASE + "/v7/images/fetch/5"}), FAMILY)
+    assert v7.operation == "v7ImagesFetchById" and checker.run(v7) == []
+    again = Exchange.from_http(family_answer("/v6/images/fetch/5", {"key": KEY},
+                                             {"status": "processing", "id": 5, "eta": 2,
+                                              "fetch_result": FAMILY_BASE + "/v6/images/fetch/5"}), FAMILY)
+    assert [v.check for v in checker.run(again)] == ["job_never_regresses"]
