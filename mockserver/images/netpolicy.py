@@ -266,6 +266,8 @@ class NetPolicy:
         try:
             with watchdog, opener.open(request, timeout=timeout) as response:
                 response.read(max_response_bytes)
+                if watchdog.expired:  # the answer was cut off at the deadline: no status to trust
+                    raise FetchFailed(f"posting to {url} failed: timed out")
                 return int(response.status)
         except urllib.error.HTTPError as exc:
             try:
