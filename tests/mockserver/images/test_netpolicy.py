@@ -126,6 +126,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(pause)
 
+    def route_drip_headers(self) -> None:
+        self._drip_headers()
+
+    def _drip_headers(self) -> None:
+        """A status line, then a header line every 0.1 s for 5 s: no single read ever waits long."""
+        self.wfile.write(b"HTTP/1.0 200 OK\r\n")
+        for i in range(50):
+            self.wfile.write(f"X-Line-{i}: x\r\n".encode())
+            self.wfile.flush()
+            time.sleep(0.1)
+
     def route_multiple_choices(self) -> None:
         self._send(300, b"")  # a 3xx without Location
 
@@ -151,6 +162,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             elif self.path == "/hook-slow":
                 time.sleep(1.5)
                 self._send(200, b"late")
+            elif self.path == "/hook-drip-headers":
+                self._drip_headers()
             elif self.path == "/hook-endless":
                 self.send_response(200)
                 self.end_headers()
@@ -732,3 +745,62 @@ def test_post_timeout_and_refused_connection_are_failures(server):
 def test_post_needs_a_positive_timeout(no_network):
     with pytest.raises(ValueError, match=r"^timeout must be > 0, got 0$"):
         NetPolicy().post("http://127.0.0.1/hook", b"x", timeout=0)
+
+
+def test_headers_that_never_end_are_cut_by_the_deadline(server):
+    """Every header line comes within the socket timeout; only the overall deadline ends the wait."""
+    with pytest.raises(FetchFailed) as info:
+        NetPolicy().fetch(server + "/drip-headers", timeout=0.5)
+    assert info.value.reason == f"fetching {server}/drip-headers failed: timed out"
+    with pytest.raises(FetchFailed) as info:
+        NetPolicy().post(server + "/hook-drip-headers", b"x", timeout=0.5)
+    assert info.value.reason == f"posting to {server}/hook-drip-headers failed: timed out"
+
+
+def test_a_url_of_exactly_the_length_limit_is_read():
+    url = "http://127.0.0.1/" + "a" * (MAX_URL - len("http://127.0.0.1/"))
+    assert len(url) == MAX_URL and NetPolicy().check(url) is None
+    assert NetPolicy().check(url + "a") == f"URL is longer than {MAX_URL} characters"
+
+
+def test_a_long_host_name_is_cut_short_in_the_reason(no_network):
+    allowed = "['127.0.0.1', 'localhost', '::1']"
+    whole = "h" * 75 + ".test"  # 80 characters: shown whole
+    assert NetPolicy().check(f"http://{whole}/") == f"host {whole!r} is not on the allow-list {allowed}"
+    long = "h" * 95 + ".test"
+    assert NetPolicy().check(f"http://{long}/") == f"host {'h' * 77 + '...'!r} is not on the allow-list {allowed}"
+
+
+def test_a_long_header_name_is_cut_short_in_the_refusal(no_network):
+    name = "X-" + "n" * 50 + "\n"
+    with pytest.raises(FetchRefused) as info:
+        NetPolicy().post("http://127.0.0.1/hook", b"x", {name: "1"})
+    assert info.value.reason == f"header {name[:40]!r} has control characters; not sent"
+
+
+def test_loopback_needs_a_loopback_entry_not_just_any_network(monkeypatch, no_network):
+    fake_dns(monkeypatch, {"dev.test": ["127.0.0.1"]})
+    reason = NetPolicy(allow_hosts=["dev.test", "10.0.0.0/8"]).check("http://dev.test/")
+    assert reason == "host 'dev.test' resolves to 127.0.0.1, a loopback address not on the allow-list"
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("localhost", True), ("LOCALHOST", True), (" [::1] ", True), ("127.0.0.2", True), ("::1%lo", True),
+    ("0.0.0.0", False), ("10.0.0.1", False), ("example.com", False), ("", False),
+])
+def test_which_binds_keep_the_mock_to_this_machine(host, loopback):
+    from mockserver.images.netpolicy import is_loopback_bind
+
+    assert is_loopback_bind(host) is loopback
+
+
+def test_a_public_bind_drops_the_built_in_list_and_keeps_loopback_to_loopback_entries(no_network):
+    from mockserver.config import LOOPBACK_HOSTS
+
+    assert NetPolicy.for_bind(LOOPBACK_HOSTS, "0.0.0.0").allow_hosts == ()
+    assert NetPolicy.for_bind(LOOPBACK_HOSTS, "127.0.0.1").allow_hosts == LOOPBACK_HOSTS
+    listed = NetPolicy.for_bind(("127.0.0.1", "93.184.216.0/24"), "0.0.0.0")
+    assert listed.allow_hosts == ("127.0.0.1", "93.184.216.0/24")
+    assert listed.check("http://127.0.0.1:9/") is None and listed.check("http://93.184.216.34/") is None
+    broad = NetPolicy.for_bind(("0.0.0.0/1",), "0.0.0.0")  # holds 127/8, but is no loopback entry
+    assert broad.check("http://127.0.0.1:9/") is not None and broad.check("http://93.184.216.34/") is None
