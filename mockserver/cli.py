@@ -139,12 +139,9 @@ def _check_spec(name: str) -> str | None:
         return f"cannot read spec {path} ({getattr(exc, 'strerror', None) or exc}); use --spec PATH"
     if not isinstance(document, dict) or "openapi" not in document or not isinstance(document.get("paths"), dict):
         return f"spec {path} is not an OpenAPI 3 document (no 'openapi' and 'paths' at the top); use --spec PATH"
-    try:
-        spec_module.relative_base_path(document)
-    except ValueError:
-        return (f"spec {path} has no relative server for the mock to serve under; add one to 'servers' "
-                f"(e.g. '- url: /api/v6/images') or use --spec PATH")
-    return None
+    from mockserver.web.context import spec_problem
+
+    return spec_problem(str(path), document)
 
 
 def _check_port(host: str, port: int) -> str | None:

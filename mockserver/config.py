@@ -158,7 +158,7 @@ class MockConfig:
     fault_outage_ratio: float = 0.0  # share answered by a 503 gateway page
     fault_reset_ratio: float = 0.0  # share whose connection is reset (after handling)
     fault_truncated_ratio: float = 0.0  # share whose JSON body is cut in half (after handling)
-    # Replay (mockserver/record/replay.py): answer with episodes recorded by `mockserver record`.
+    # Replay (mockserver/control/replay.py): answer with episodes recorded by `mockserver record`.
     replay: str | None = None  # cassette folder; matching requests get their recorded episode
     on_miss: str = "generate"  # a request no episode matches: generate (say so) or error
     journal: bool = True  # record requests for GET /__mock/requests (capped by max_log_entries)
@@ -178,7 +178,7 @@ class MockConfig:
             raise ConfigError("processing_ratio + error_ratio must not exceed 1")
         if not 0.0 <= self.eta_min <= self.eta_max:
             raise ConfigError(f"need 0 <= eta_min <= eta_max, got {self.eta_min} and {self.eta_max}")
-        from mockserver.control.latency import MAX_DURATION
+        from mockserver.engine.durations import MAX_DURATION
 
         for name in ("eta_max", "max_delay"):
             if not getattr(self, name) <= MAX_DURATION:
@@ -212,7 +212,7 @@ class MockConfig:
 
     def _check_artefact_settings(self) -> None:
         """Images, webhooks, latency and faults (issue 3)."""
-        from mockserver.control.latency import LatencyError, parse_spec
+        from mockserver.engine.durations import LatencyError, parse_spec
 
         ratios = ("webhook_duplicate_ratio", "webhook_drop_ratio", "fault_rate_limit_ratio",
                   "fault_outage_ratio", "fault_reset_ratio", "fault_truncated_ratio")

@@ -88,22 +88,28 @@ def docs_example_bytes() -> bytes:
     return (spec_dir() / DOCS_EXAMPLE_FILE).read_bytes()
 
 
-def deref(node: Any, document: dict[str, Any], _seen: tuple[str, ...] = ()) -> Any:
-    """Inline every local ``$ref`` (the contract has no recursive schemas)."""
+_RAISE = object()
+
+
+def deref(node: Any, document: dict[str, Any], _seen: tuple[str, ...] = (), recursive: Any = _RAISE) -> Any:
+    """Inline every local ``$ref``. A recursive one raises ``ValueError`` (the contract has none),
+    or, when ``recursive`` is given, is replaced by that value (``{}``: any value) where it recurs."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/"):
             if ref in _seen:
-                raise ValueError(f"recursive $ref {ref}")
+                if recursive is _RAISE:
+                    raise ValueError(f"recursive $ref {ref}")
+                return recursive
             target: Any = document
             for part in ref[2:].split("/"):
                 target = target[part.replace("~1", "/").replace("~0", "~")]
             merged = {k: v for k, v in node.items() if k != "$ref"}
-            resolved = deref(target, document, _seen + (ref,))
-            return {**resolved, **deref(merged, document, _seen)} if merged else resolved
-        return {k: deref(v, document, _seen) for k, v in node.items()}
+            resolved = deref(target, document, _seen + (ref,), recursive)
+            return {**resolved, **deref(merged, document, _seen, recursive)} if merged else resolved
+        return {k: deref(v, document, _seen, recursive) for k, v in node.items()}
     if isinstance(node, list):
-        return [deref(v, document, _seen) for v in node]
+        return [deref(v, document, _seen, recursive) for v in node]
     return node
 
 
@@ -136,15 +142,17 @@ class Operation:
 def operations(document: dict[str, Any]) -> dict[str, Operation]:
     """Every operation in a spec document by operationId (method + path when it has none)."""
     found: dict[str, Operation] = {}
-    for path, item in document.get("paths", {}).items():
+    for path, item in (document.get("paths") or {}).items():
+        if not isinstance(item, dict) or not str(path).startswith("/"):
+            continue  # an x- extension of the paths object
         for method in _HTTP_METHODS:
             raw = item.get(method)
-            if raw is None:
+            if not isinstance(raw, dict):
                 continue
-            op = deref(raw, document)
+            op = deref(raw, document, recursive={})
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
             declared = {(p.get("in"), p.get("name")): p
-                        for p in deref(item.get("parameters", []), document) + op.get("parameters", [])
+                        for p in deref(item.get("parameters", []), document, recursive={}) + op.get("parameters", [])
                         if isinstance(p, dict)}  # the operation's own win over the path item's
             params = {name: p.get("schema", {}) for (where, name), p in declared.items() if where == "path"}
             op_id = op.get("operationId") or f"{method} {path}"

@@ -19,7 +19,7 @@ from typing import Any
 
 from mockserver.state.jobs import Job
 
-__all__ = ["FAILED_MESSAGE", "SHAPES", "Shape", "build_meta", "failed_body", "fetch_url", "output_urls",
+__all__ = ["FAILED_MESSAGE", "SHAPES", "Shape", "build_meta", "failed_body", "fetch_url", "job_body", "output_urls",
            "processing_body", "shape_of", "success_body"]
 
 PROCESSING_TIP = (
@@ -174,3 +174,15 @@ def failed_body(job: Job, at_once: bool = False) -> dict[str, Any]:
     if job.webhook:
         body["webhook_status"] = job.webhook_status
     return body
+
+
+def job_body(job: Job, base_url: str, api_base: str, now: float, messege: bool = False,
+             at_once: bool = False) -> dict[str, Any]:
+    """The body that describes a job at ``now``: processing, failed or success. ``at_once``: the
+    answer to the request that made it (a failure then has the documented at-once form)."""
+    status = job.status(now)
+    if status == "processing":
+        return processing_body(job, base_url, api_base, now, messege=messege)
+    if status == "failed":
+        return failed_body(job, at_once=at_once)
+    return success_body(job, base_url)

@@ -15,9 +15,13 @@ spec change, a new kind of behaviour is one registered class.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from contracts.core.spec import Operation
+
+if TYPE_CHECKING:
+    from mockserver.behaviours.services import Services
+    from mockserver.engine.steps import Finisher, Step
 
 __all__ = ["Behaviour", "EXTENSION", "LEGACY_NAMES", "OperationNames", "SpecError", "behaviours_for", "kind_of",
            "register", "registered"]
@@ -32,15 +36,19 @@ class SpecError(ValueError):
 
 
 class Behaviour:
-    """What one operation does. Subclasses set ``kind`` and read their settings in ``__init__``.
+    """What one operation does. Subclasses set ``kind`` and read their settings in ``__init__``
+    (a bad setting is a ``SpecError`` at start), and build their ``steps`` in ``bind``.
 
     ``operations`` is every operation of the spec by operationId (to check cross references such
     as a generate operation's ``fetch``); ``base_path`` is the path the spec is served under.
+    The engine runs ``steps`` in order until one answers, then every ``after`` on the answer.
     """
 
     kind = ""
     #: The family of behaviours that share jobs and wording (``None``: the generic behaviour).
     family: str | None = None
+    steps: Sequence["Step"] = ()
+    after: Sequence["Finisher"] = ()
 
     def __init__(self, op: Operation, settings: Mapping[str, Any], operations: Mapping[str, Operation],
                  base_path: str):
@@ -49,9 +57,12 @@ class Behaviour:
         self.operations = operations
         self.base_path = base_path
 
-    def preflight(self, engine: Any, incoming: Any, owner: str, warnings: list[str]) -> Any:
-        """An answer before the body is normalised and validated (once the key is known), or None
-        to go on: e.g. a fetch whose path names no job at all. The default goes on."""
+    def bind(self, services: "Services") -> None:
+        """Take the mock's services and build ``steps`` (called once, when the mock is built)."""
+        self.services = services
+
+    def track_id(self, parsed: Any) -> Any:
+        """The client's tracking id in a request body, if this kind of operation has one."""
         return None
 
     def fail(self, problem: str) -> SpecError:
@@ -90,8 +101,9 @@ def registered() -> dict[str, type[Behaviour]]:
 
 
 def _load_builtins() -> None:
-    if "generate" not in _REGISTRY:
-        import mockserver.behaviours.modelslab  # noqa: F401  (registers itself)
+    if "generic" not in _REGISTRY:
+        import mockserver.behaviours.generic  # noqa: F401  (each registers itself)
+        import mockserver.behaviours.modelslab  # noqa: F401
 
 
 def kind_of(op: Operation) -> tuple[str, dict[str, Any]]:

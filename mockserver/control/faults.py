@@ -24,40 +24,10 @@ import socket
 import struct
 from typing import Any, Callable, Mapping
 
+# The fault names and the gateway pages are error bodies: they live with every other one.
+from mockserver.engine.errors import AFTER, BEFORE, FAULTS, gateway_page  # noqa: F401 (re-exported)
+
 __all__ = ["AFTER", "BEFORE", "FAULTS", "FaultPlan", "abort_connection", "gateway_page", "truncate"]
-
-#: Fault name -> HTTP status of the gateway page (None: not a gateway page).
-BEFORE = {"rate_limit": None, "outage": 503, "bad_gateway": 502, "gateway_timeout": 504, "cloudflare_timeout": 524}
-AFTER = ("reset", "truncated")
-FAULTS = tuple(BEFORE) + AFTER
-
-_NGINX_TITLES = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out"}
-_CLOUDFLARE = (
-    '<!DOCTYPE html>\n<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->\n'
-    '<html class="no-js" lang="en-US">\n<head>\n<title>modelslab.com | 524: A timeout occurred</title>\n'
-    '<meta charset="UTF-8" />\n<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />\n'
-    '<meta name="robots" content="noindex, nofollow" />\n</head>\n<body>\n<div id="cf-wrapper">\n'
-    '<div id="cf-error-details" class="cf-error-details-wrapper">\n<header>\n'
-    '<h1><span class="inline-block">A timeout occurred</span>\n'
-    '<span class="code-label">Error code 524</span></h1>\n</header>\n'
-    '<div class="clearfix"><h2>What happened?</h2>\n'
-    '<p>The origin web server timed out responding to this request.</p></div>\n'
-    '<div class="cf-error-footer"><p>Cloudflare Ray ID: <strong>8d3f0c0a1b2c3d4e</strong> &bull; '
-    'Performance &amp; security by Cloudflare</p></div>\n</div>\n</div>\n</body>\n</html>\n'
-)
-
-
-def gateway_page(fault: str) -> tuple[int, bytes, dict[str, str]]:
-    """(status, HTML body, headers) a gateway sends for an outage-type fault."""
-    status = BEFORE[fault]
-    if status is None:
-        raise ValueError(f"{fault!r} is not a gateway fault")
-    if status == 524:
-        return status, _CLOUDFLARE.encode(), {"Server": "cloudflare", "Content-Type": "text/html; charset=UTF-8"}
-    title = _NGINX_TITLES[status]
-    body = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
-    return status, body.encode(), {"Server": "nginx", "Content-Type": "text/html"}
 
 
 def truncate(data: bytes) -> bytes:

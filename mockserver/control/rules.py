@@ -23,7 +23,6 @@ length of ``in`` lists are capped (``MAX_RULES``, ``MAX_RULE_BYTES``, ``MAX_RULE
 
 from __future__ import annotations
 
-import functools
 import time
 import uuid
 from typing import Any, Callable
@@ -32,6 +31,7 @@ import orjson
 import re2
 
 from mockserver.engine.directives import RULE_CODES, RULE_WORDS, Directive, DirectiveError
+from mockserver.state.matching import MATCH_WINDOW, compile_pattern, field_matches  # noqa: F401 (re-exported)
 
 __all__ = ["MATCH_WINDOW", "MAX_IN_ITEMS", "MAX_PATTERNS", "MAX_RULES", "MAX_RULES_BYTES", "MAX_RULE_BYTES",
            "OPERATIONS", "RuleBook", "RuleError", "check_matcher", "compile_pattern", "field_matches", "is_gate",
@@ -49,11 +49,7 @@ MAX_RULE_BYTES = 16 * 1024  # one rule, as JSON
 MAX_RULES_BYTES = 1024 * 1024  # all rules of a store together (each request reads them)
 MAX_IN_ITEMS = 1000  # values in one "in" list
 MAX_PATTERNS = 100  # rules with a "matches" pattern in a store
-MATCH_WINDOW = 16 * 1024  # characters of a field that "matches" and "contains" read
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # a refused pattern is the client's 400, not a line on stderr
-_RE2_OPTIONS.max_mem = 4 << 20
 
 
 class RuleError(ValueError):
@@ -85,12 +81,6 @@ def _operations(value: Any, names: Any = None) -> list[str]:
     if not found:
         _fail("operation must name at least one operation")
     return found
-
-
-@functools.lru_cache(maxsize=2 * MAX_PATTERNS)
-def compile_pattern(pattern: str) -> Any:
-    """The RE2 program for a pattern (``re2.error`` when RE2 cannot run it); compiled once."""
-    return re2.compile(pattern, _RE2_OPTIONS)
 
 
 def check_matcher(field: str, spec: Any) -> Any:
@@ -230,89 +220,6 @@ def _has_pattern(rule: dict[str, Any]) -> bool:
 def is_gate(respond: dict[str, Any]) -> bool:
     """Rules answering with an error or a fault act before validation."""
     return bool(respond.get("fault") or respond.get("code") or respond.get("variant") == "error")
-
-
-def _loose_equal(value: Any, expected: Any) -> bool:
-    if value == expected and type(value) is not bool and type(expected) is not bool:
-        return True
-    if isinstance(value, bool) or isinstance(expected, bool):
-        return value is expected
-    if isinstance(value, (int, float, str)) and isinstance(expected, (int, float, str)) and type(value) is not type(expected):
-        return str(value).strip() == str(expected).strip()
-    return False
-
-
-@functools.lru_cache(maxsize=4 * MAX_RULES)
-def _in_sets(items: tuple[Any, ...]) -> tuple[frozenset, frozenset, frozenset, frozenset, frozenset]:
-    """What ``_loose_equal`` compares, by type: strings, numbers, the text of each, booleans."""
-    strs = frozenset(i for i in items if type(i) is str)
-    nums = frozenset(i for i in items if type(i) in (int, float))
-    return (strs, nums, frozenset(str(i).strip() for i in nums), frozenset(i.strip() for i in strs),
-            frozenset(i for i in items if type(i) is bool))
-
-
-def _in_list(value: Any, items: list[Any], memo: dict[Any, str] | None) -> bool:
-    """``any(_loose_equal(value, item) for item in items)`` with set lookups (a list is read once per
-    process, not once per request): a thousand rules with long lists cost microseconds."""
-    kind = type(value)
-    if kind in (str, int, float, bool):
-        try:
-            strs, nums, num_texts, str_texts, bools = _in_sets(tuple(items))
-        except TypeError:  # a list or object among the items: compare one by one
-            return any(_loose_equal(value, item) for item in items)
-        if kind is bool:
-            return value in bools
-        if kind is str:
-            return value in strs or bool(num_texts) and _stripped(value, memo) in num_texts
-        return value in nums or str(value).strip() in str_texts
-    return any(_loose_equal(value, item) for item in items)
-
-
-def _stripped(value: str, memo: dict[Any, str] | None) -> str:
-    key = (id(value), "strip")
-    if memo is None:
-        return value.strip()
-    if key not in memo:
-        memo[key] = value.strip()
-    return memo[key]
-
-
-def _window(value: Any, memo: dict[Any, str] | None, lower: bool = False) -> str:
-    """The first MATCH_WINDOW characters of a field as text (lower-cased for ``contains``), once per request."""
-    key = (id(value), lower)
-    if memo is not None and key in memo:
-        return memo[key]
-    text = (value if isinstance(value, str) else str(value))[:MATCH_WINDOW]
-    if lower:
-        text = text.lower()
-    if memo is not None:
-        memo[key] = text
-    return text
-
-
-def field_matches(body: dict[str, Any], field: str, spec: Any, memo: dict[Any, str] | None = None) -> bool:
-    """Does ``body[field]`` satisfy one matcher? ``memo`` (one dict per request) keeps the texts that
-    several rules read, so a thousand rules lower-case a long prompt once."""
-    present = field in body and body[field] is not None
-    if not isinstance(spec, dict):
-        return present and _loose_equal(body[field], spec)
-    op, arg = next(iter(spec.items()))
-    if op == "present":
-        return present is arg
-    if op == "absent":
-        return (not present) is arg
-    if not present:
-        return False
-    value = body[field]
-    if op == "equals":
-        return _loose_equal(value, arg)
-    if op == "in":
-        return _in_list(value, arg, memo)
-    if op == "contains":
-        if isinstance(value, list):
-            return any(_loose_equal(v, arg) for v in value)
-        return str(arg).lower() in _window(value, memo, lower=True)
-    return compile_pattern(arg).search(_window(value, memo)) is not None
 
 
 def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[str, Any],

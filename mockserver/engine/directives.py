@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any, Iterable, Mapping
 
-from mockserver.control.latency import MAX_DURATION
+from mockserver.engine.durations import MAX_DURATION
 
 __all__ = [
     "CHOICE_WORDS", "Directive", "DirectiveError", "FOREIGN_PREFERENCES", "KEY_WORDS", "OUTCOMES", "PREFER_WORDS",
@@ -219,7 +219,7 @@ def _typed(word: str, value: Any, label: str, codes: tuple[int, ...] | None = No
 
         return _one_of(label, word, value, sorted(ERROR_NAMES))
     if word == "fault":
-        from mockserver.control.faults import FAULTS
+        from mockserver.engine.errors import FAULTS
 
         return _one_of(label, word, value, FAULTS)
     if word in ("eta", "delay"):

@@ -1,8 +1,15 @@
-"""The real service's error bodies, word for word, and the HTTP codes ``--http-errors`` maps them to.
+"""Every error body the mock sends, built in one place.
 
-ModelsLab answers errors with HTTP 200 and ``status: "error"`` (MODELSLAB-FACTS §6); clients
-that expect status codes can opt into a mapping. Every error the mock sends is built here, so
-the wording stays the real service's and the mapping stays in one table.
+ModelsLab's own (the real service's bodies, word for word, and the HTTP codes ``--http-errors``
+maps them to): ModelsLab answers errors with HTTP 200 and ``status: "error"`` (MODELSLAB-FACTS
+§6); clients that expect status codes can opt into a mapping.
+
+The web layer's (no route: 404, a method the route does not have: 405, a body over the limit:
+413, a client gone mid-body: 400, a mock bug: 500), the same for every spec.
+
+The generic behaviour's, for specs without ModelsLab behaviours: Prism's problem bodies
+(``application/problem+json``: ``type``, ``title``, ``status``, ``detail`` and, for invalid
+requests, ``validation``, one entry per error naming where it is).
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from typing import Any
 
 __all__ = ["ApiError", "HTTP_STATUS", "field_errors", "invalid_api_key", "invalid_request",
            "job_not_found", "model_not_found", "named_error", "queue_limit", "rate_limited", "server_error",
-           "unable_to_fetch_image", "ERROR_NAMES"]
+           "unable_to_fetch_image", "ERROR_NAMES", "PROBLEM_JSON", "client_gone", "http_error", "mock_bug",
+           "problem", "store_unavailable", "too_large", "validation_problem", "AFTER", "BEFORE", "FAULTS", "gateway_page"]
 
 _JSON_TIP = (
     "1. Make sure you are passing Content-Type: application/json in header. "
@@ -127,3 +135,95 @@ def named_error(name: str) -> ApiError:
         return ERROR_NAMES[name]()
     except KeyError:
         raise ValueError(f"unknown error {name!r}; expected one of {sorted(ERROR_NAMES)}") from None
+
+
+# -- the faults' (a gateway in front of the service; mockserver/control/faults.py decides when) ---------
+
+#: Fault name -> HTTP status of the gateway page (None: not a gateway page).
+BEFORE = {"rate_limit": None, "outage": 503, "bad_gateway": 502, "gateway_timeout": 504, "cloudflare_timeout": 524}
+AFTER = ("reset", "truncated")
+FAULTS = tuple(BEFORE) + AFTER
+
+_NGINX_TITLES = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out"}
+_CLOUDFLARE = (
+    '<!DOCTYPE html>\n<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->\n'
+    '<html class="no-js" lang="en-US">\n<head>\n<title>modelslab.com | 524: A timeout occurred</title>\n'
+    '<meta charset="UTF-8" />\n<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />\n'
+    '<meta name="robots" content="noindex, nofollow" />\n</head>\n<body>\n<div id="cf-wrapper">\n'
+    '<div id="cf-error-details" class="cf-error-details-wrapper">\n<header>\n'
+    '<h1><span class="inline-block">A timeout occurred</span>\n'
+    '<span class="code-label">Error code 524</span></h1>\n</header>\n'
+    '<div class="clearfix"><h2>What happened?</h2>\n'
+    '<p>The origin web server timed out responding to this request.</p></div>\n'
+    '<div class="cf-error-footer"><p>Cloudflare Ray ID: <strong>8d3f0c0a1b2c3d4e</strong> &bull; '
+    'Performance &amp; security by Cloudflare</p></div>\n</div>\n</div>\n</body>\n</html>\n'
+)
+
+
+def gateway_page(fault: str) -> tuple[int, bytes, dict[str, str]]:
+    """(status, HTML body, headers) a gateway sends for an outage-type fault."""
+    status = BEFORE[fault]
+    if status is None:
+        raise ValueError(f"{fault!r} is not a gateway fault")
+    if status == 524:
+        return status, _CLOUDFLARE.encode(), {"Server": "cloudflare", "Content-Type": "text/html; charset=UTF-8"}
+    title = _NGINX_TITLES[status]
+    body = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+    return status, body.encode(), {"Server": "nginx", "Content-Type": "text/html"}
+
+
+# -- the web layer's, for every spec -----------------------------------------------------------------
+
+_HTTP_NAMES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
+               500: "Internal Server Error"}
+
+
+def http_error(code: int, name: str | None = None) -> dict[str, Any]:
+    """An HTTP error with no more to say (no route: 404; the route lacks the method: 405)."""
+    return {"status": "error", "message": name or _HTTP_NAMES.get(code, "Error"), "code": code}
+
+
+def too_large(modelslab: bool = True) -> dict[str, Any]:
+    """A body over ``max_body_bytes`` (413), unread: ModelsLab's wording on its routes."""
+    if modelslab:
+        return {"status": "error", "message": "Invalid API Request", "tip": "The request body is too large."}
+    return problem(413, "Request body too large", "The request body is larger than the mock accepts (max_body_bytes).")
+
+
+def client_gone(modelslab: bool = True) -> dict[str, Any]:
+    """The client hung up while sending the body (400, the connection closed)."""
+    if modelslab:
+        return invalid_request().body
+    return problem(400, "Incomplete request", "The client stopped sending the request body.")
+
+
+def store_unavailable(reason: str) -> dict[str, Any]:
+    """The state store cannot be reached (503, ``Retry-After: 1``): the reason, never a mock bug."""
+    return {"status": "error", "message": reason}
+
+
+def mock_bug(kind: str) -> dict[str, Any]:
+    """A bug in the mock (500): never blamed on the client."""
+    return {"status": "error", "message": "mock bug: internal error", "kind": kind}
+
+
+# -- the generic behaviour's (Prism-style problem bodies) ----------------------------------------------
+
+#: The media type of a problem body (RFC 9457), as Prism sends it.
+PROBLEM_JSON = "application/problem+json"
+_PROBLEM_TYPES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE",
+                  415: "UNSUPPORTED_MEDIA_TYPE", 422: "UNPROCESSABLE_ENTITY"}
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    kind = _PROBLEM_TYPES.get(status, "ERROR")
+    return {"type": f"https://stoplight.io/prism/errors#{kind}", "title": title, "status": status,
+            "detail": detail, **extra}
+
+
+def validation_problem(errors: list[dict[str, Any]], status: int = 422) -> dict[str, Any]:
+    """An invalid request: ``errors`` are ``{"location": ["body", "name"], "code": ..., "message": ...}``."""
+    return problem(status, "Invalid request", "Your request is not valid: each entry of validation says where and why.",
+                   validation=[{"location": e["location"], "severity": "Error", "code": e.get("code", "invalid"),
+                                "message": e["message"]} for e in errors])

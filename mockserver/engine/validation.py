@@ -24,7 +24,7 @@ from contracts.core.formats import format_validators
 from contracts.core.spec import Operation
 from mockserver.engine.field_messages import laravel_messages
 
-__all__ = ["LazyOpenAPI", "OperationValidator", "format_checkers"]
+__all__ = ["LazyOpenAPI", "OperationValidator", "format_checkers", "request_host", "response_validators"]
 
 
 def format_checkers() -> dict[str, Callable[[str], bool]]:
@@ -81,13 +81,47 @@ class LazyOpenAPI:
         return getattr(self.load(), name)
 
 
+def request_host(document: dict[str, Any]) -> str:
+    """Scheme and host openapi-core will accept for a request to this spec: those of its first
+    server when that is absolute (openapi-core matches requests against ``servers``), else any."""
+    from urllib.parse import urlsplit
+
+    servers = document.get("servers") or []
+    first = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
+    url = str(first.get("url") or "")
+    for name, variable in (first.get("variables") or {}).items():
+        if isinstance(variable, dict):
+            url = url.replace("{" + str(name) + "}", str(variable.get("default", "")))
+    if "://" in url:
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}"
+    return "http://127.0.0.1"
+
+
+def response_validators(openapi: Any, operations: dict[str, Operation]) -> dict[str, Any]:
+    """A validator of each operation's 200 JSON body (``validate_responses``: a mock bug is a 500)."""
+    from openapi_core.validation.schemas import oas31_schema_validators_factory
+
+    found = {}
+    for op_id, op in operations.items():
+        media = (op.responses.get("200") or {}).get("content", {}).get("application/json")
+        if not isinstance(media, dict) or "schema" not in media:
+            continue
+        path = openapi.spec / "paths" / op.path / op.method.lower() / "responses" / "200"
+        path = path / "content" / "application/json" / "schema"
+        found[op_id] = oas31_schema_validators_factory.create(openapi.spec, path).validator
+    return found
+
+
 class OperationValidator:
     """Validates one operation's JSON body (and path parameters); built once per operation at start."""
 
-    def __init__(self, openapi: Any, op: Operation, base_path: str):
+    def __init__(self, openapi: Any, op: Operation, base_path: str, host: str = "http://127.0.0.1"):
         self.openapi = openapi
         self.op = op
         self.base_path = base_path
+        self.host = host
         self._fast = _compile(op.body_schema or {})
         # Path parameters arrive as strings; only string-typed ones can be checked without
         # openapi-core's casting, the rest always go to the authority.
@@ -124,7 +158,7 @@ class OperationValidator:
 
         path = self.base_path + self.op.path.format(**(path_params or {}))
         request = MockRequest(
-            "http://127.0.0.1",
+            self.host,
             self.op.method.lower(),
             path,
             view_args=path_params or {},

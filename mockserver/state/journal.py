@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 
 from contracts.core.redact import MASK, redact, redact_text, registered_secrets
-from mockserver.control.rules import field_matches
+from mockserver.state.matching import field_matches
 from mockserver.state.budget import encoded_size, fit, json_size
 
 __all__ = ["Journal", "MAX_ENTRY_BYTES", "MAX_PAGE_BYTES", "REQUESTS_LOG", "Page", "cap_entry", "iter_log", "limit",

@@ -199,7 +199,7 @@ class AccessLog:
         self.colour = colour and fmt == "text"
         self._writer = _Writer(self.stream)
 
-    def __getattr__(self, name: str) -> Any:  # the wrapped app's attributes (e.g. FastPath.fallback)
+    def __getattr__(self, name: str) -> Any:  # the wrapped app's attributes (e.g. Adapter.fallback)
         return getattr(self.app, name)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:

@@ -30,7 +30,7 @@ from mockserver.engine.parsing import BodyError, parse_json
 from mockserver.web.http import json_response
 from mockserver.state.budget import encoded_size
 from mockserver.state.journal import MAX_PAGE_BYTES, iter_log, limit
-from mockserver.engine.pipeline import owner_of
+from mockserver.engine.context import owner_of
 from mockserver.control.rules import RuleError, field_matches
 from mockserver.web.context import MockState
 from mockserver.state.clock import ClockError
@@ -187,7 +187,6 @@ def _public_rule(rule: dict[str, Any], matched: int | None = None) -> dict[str, 
 
 def admin_blueprint(state: MockState) -> Blueprint:
     bp = Blueprint("mock_admin", __name__, url_prefix="/__mock")
-    engine = state.engine
 
     @bp.errorhandler(_BadRequest)
     def bad_request(exc: _BadRequest) -> Response:
@@ -219,8 +218,7 @@ def admin_blueprint(state: MockState) -> Blueprint:
                 check()
             except StoreUnavailable as exc:
                 return json_response({"status": "unavailable", "message": str(exc)}, 503, {"Retry-After": "1"})
-        return json_response({"status": "ok", "seed": engine.rng.seed, "strict": state.config.strict,
-                              "webhooks": engine.webhooks.stats(), "image_cache": engine.artefacts.cache.stats()})
+        return json_response(state.health())
 
     @bp.get("/openapi.yaml")
     def admin_openapi() -> Response:
@@ -234,21 +232,13 @@ def admin_blueprint(state: MockState) -> Blueprint:
     @bp.post("/reset")
     def reset() -> Response:
         """Forget everything (and restart the RNG from its seed), or one key's state with ``{"key"}``."""
-        owner = _namespace(_json_object())
-        if owner:
-            state.store.reset(owner)
-            engine.webhooks.reset(owner)
-        else:
-            state.store.reset()
-            engine.webhooks.reset()
-            engine.artefacts.clear()
-            engine.rng.reseed()
-        return json_response({"status": "ok", "scope": "key" if owner else "all"})
+        scope = state.reset(_namespace(_json_object()) or None)
+        return json_response({"status": "ok", "scope": scope})
 
     @bp.get("/clock")
     def clock() -> Response:
         owner = _namespace(None)
-        return json_response({"now": engine.clock.now(owner), "offset": engine.clock.offset(owner)})
+        return json_response({"now": state.now(owner), "offset": state.clock_offset(owner)})
 
     @bp.post("/clock")
     def move_clock() -> Response:
@@ -259,17 +249,16 @@ def admin_blueprint(state: MockState) -> Blueprint:
             return _error('send {"advance": seconds >= 0}')
         owner = _namespace(data)
         try:
-            offset = engine.clock.advance(float(advance), owner)
+            offset = state.advance_clock(float(advance), owner)
         except ClockError as exc:
             return _error(str(exc))
-        engine.webhooks.poke()
-        return json_response({"now": engine.clock.now(owner), "offset": offset})
+        return json_response({"now": state.now(owner), "offset": offset})
 
     # -- scenario rules --------------------------------------------------------------------------
 
     def matched_counts() -> dict[str, int]:
         counts: dict[str, int] = {}
-        for entry in engine.journal.iter_entries():
+        for entry in state.journal.iter_entries():
             rule_id = entry.get("rule")
             if rule_id:
                 counts[rule_id] = counts.get(rule_id, 0) + 1
@@ -279,7 +268,7 @@ def admin_blueprint(state: MockState) -> Blueprint:
     def list_rules() -> Response:
         owner = _namespace(None) if request.args.get("key") else None
         counts = matched_counts()
-        return json_response({"rules": [_public_rule(r, counts.get(r["id"], 0)) for r in engine.rules.all(owner)]})
+        return json_response({"rules": [_public_rule(r, counts.get(r["id"], 0)) for r in state.rules.all(owner)]})
 
     @bp.post("/rules")
     def add_rules() -> Response:
@@ -294,35 +283,35 @@ def admin_blueprint(state: MockState) -> Blueprint:
             return _error("send a rule (a JSON object) or {\"rules\": [...]}")
         try:
             if items is None:
-                return json_response({"rule": _public_rule(engine.rules.add(data))}, 201)
-            parsed = engine.rules.add_all(items)  # all or nothing, within the caps
+                return json_response({"rule": _public_rule(state.rules.add(data))}, 201)
+            parsed = state.rules.add_all(items)  # all or nothing, within the caps
         except RuleError as exc:
             return _error(str(exc))
         return json_response({"rules": [_public_rule(r) for r in parsed]}, 201)
 
     @bp.get("/rules/<rule_id>")
     def get_rule(rule_id: str) -> Response:
-        rule = engine.rules.get(rule_id)
+        rule = state.rules.get(rule_id)
         if rule is None:
             return _error(f"no rule {rule_id[:100]!r}", 404)
         return json_response({"rule": _public_rule(rule, matched_counts().get(rule_id, 0))})
 
     @bp.delete("/rules/<rule_id>")
     def delete_rule(rule_id: str) -> Response:
-        if not engine.rules.delete(rule_id):
+        if not state.rules.delete(rule_id):
             return _error(f"no rule {rule_id[:100]!r}", 404)
         return json_response({"status": "ok", "deleted": 1})
 
     @bp.delete("/rules")
     def delete_rules() -> Response:
         owner = _namespace(_json_object()) or None
-        return json_response({"status": "ok", "deleted": engine.rules.delete_all(owner)})
+        return json_response({"status": "ok", "deleted": state.rules.delete_all(owner)})
 
     # -- the journal and verification ---------------------------------------------------------------
 
     def listing(filters: dict[str, Any]) -> Response:
         """One page: at most MAX_PAGE_BYTES of entries; ``next_since`` says where the rest begins."""
-        page = engine.journal.page(**filters)
+        page = state.journal.page(**filters)
         answer: dict[str, Any] = {"requests": page.entries, "count": len(page.entries)}
         if page.next_since is not None:
             answer["next_since"] = page.next_since
@@ -342,13 +331,13 @@ def admin_blueprint(state: MockState) -> Blueprint:
         expect = _int(source.get("expect"), "expect")
         filters = _filters(source)
         filters["limit_to"] = None
-        found = engine.journal.count(**filters)
+        found = state.journal.count(**filters)
         answer: dict[str, Any] = {"count": found}
         if expect is not None:
             answer.update(expected=expect, ok=found == expect)
             if found != expect:
                 answer["message"] = (f"expected {expect} matching request(s), found {found}"
-                                     + _nearest_hint(engine, filters))
+                                     + _nearest_hint(state, filters))
         return json_response(answer)
 
     # -- webhooks ----------------------------------------------------------------------------------
@@ -393,18 +382,18 @@ def admin_blueprint(state: MockState) -> Blueprint:
         timeout = data.get("timeout", 5.0)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout <= _MAX_WAIT:
             return _error(f"timeout must be a number of seconds from 0 to {_MAX_WAIT:g}")
-        idle = engine.webhooks.wait_idle(float(timeout))
-        return json_response({"idle": idle, **engine.webhooks.stats()})
+        idle = state.webhooks.wait_idle(float(timeout))
+        return json_response({"idle": idle, **state.webhooks.stats()})
 
     add_inspector_routes(bp, state, token_ok)  # GET /__mock/ui and the endpoints it reads (mockserver/web/ui.py)
     return bp
 
 
-def _nearest_hint(engine: Any, filters: dict[str, Any]) -> str:
+def _nearest_hint(state: MockState, filters: dict[str, Any]) -> str:
     """Why nothing matched: the requests of the same key and operation that differ in the rest."""
     looser = {k: filters[k] for k in ("owner", "operation") if filters.get(k) is not None}
     sample = None
-    for sample in engine.journal.matching(**looser):  # the latest, one batch in memory at a time
+    for sample in state.journal.matching(**looser):  # the latest, one batch in memory at a time
         pass
     if sample is None:
         return ""

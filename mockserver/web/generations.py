@@ -20,7 +20,7 @@ def generations_blueprint(state: MockState) -> Blueprint:
 
     @bp.get("/generations/<path:name>")
     def generation(name: str) -> Response:
-        outcome = state.engine.output_file(name, request.method, request.path)
+        outcome = state.output_file(name, request.method, request.path)
         return to_http(outcome, request.environ)
 
     return bp

@@ -21,6 +21,6 @@ def dumps(body: Any) -> bytes:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
     """JSON the way the real service sends it (key order kept, no spaces), as a Flask response."""
-    from flask import Response  # here: the WSGI fast path sends JSON without Flask
+    from flask import Response  # here: the WSGI adapter sends JSON without Flask
 
     return Response(dumps(body), status=status, headers=headers, mimetype="application/json")

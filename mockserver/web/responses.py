@@ -5,8 +5,8 @@ as they are. The faults that happen on the way back are done here because only t
 holds the connection: ``truncated`` cuts the body in half (with a matching Content-Length, so
 the client reads invalid JSON rather than a broken transfer) and ``reset`` drops the connection
 with nothing sent (``faults.abort_connection``), or, where the server's socket is out of reach
-(the Flask test client), falls back to a truncated body. ``encode`` is shared by the WSGI fast
-path (mockserver/web/fastpath.py) and ``to_http`` (a Flask response), so both send the same bytes.
+(the Flask test client), falls back to a truncated body. ``encode`` is used by the WSGI adapter
+(mockserver/web/adapter.py) and ``to_http`` (a Flask response, for output files).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import orjson
 from mockserver.control import faults
 from mockserver.web import access_log
 from mockserver.web.http import dumps
-from mockserver.engine.pipeline import Outcome
+from mockserver.engine.context import Outcome
 
 __all__ = ["encode", "header_value", "to_http"]
 
@@ -37,7 +37,7 @@ def header_value(items: list[str], limit: int = 2000) -> str:
 
 
 def encode(outcome: Outcome, environ: Mapping[str, Any] | None = None) -> tuple[int, dict[str, str], bytes]:
-    """(status, headers with Content-Type, body bytes) for an outcome; Content-Length is not added."""
+    """(status, headers with Content-Type unless the body is empty, body bytes); Content-Length is not added."""
     if environ is not None:
         access_log.note(environ, outcome)  # what the console line says about this answer
     headers = dict(outcome.headers)
@@ -56,9 +56,10 @@ def encode(outcome: Outcome, environ: Mapping[str, Any] | None = None) -> tuple[
         headers["Content-Type"] = headers.pop("Content-Type", "application/json")
         return outcome.status, headers, faults.truncate(data)
     if isinstance(outcome.body, bytes):
-        headers["Content-Type"] = headers.pop("Content-Type", "application/octet-stream")
+        if outcome.body or "Content-Type" in headers:  # an empty body (a 204) has no media type
+            headers["Content-Type"] = headers.pop("Content-Type", "application/octet-stream")
         return outcome.status, headers, outcome.body
-    headers["Content-Type"] = "application/json"
+    headers["Content-Type"] = headers.pop("Content-Type", "application/json")  # problem+json keeps its own
     return outcome.status, headers, dumps(outcome.body)
 
 
@@ -67,5 +68,5 @@ def to_http(outcome: Outcome, environ: Mapping[str, Any] | None = None):
     from flask import Response
 
     status, headers, data = encode(outcome, environ)
-    media = headers.pop("Content-Type")
+    media = headers.pop("Content-Type", None)
     return Response(data, status=status, headers=headers, content_type=media)

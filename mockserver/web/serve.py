@@ -34,7 +34,7 @@ from mockserver.web.app import LazyWSGI, build_state, flask_app, serving_app
 from mockserver.web.context import MockState
 from mockserver.web.front import RSGIFront, deferred_sleep
 
-__all__ = ["STOP_TIMEOUT", "front_app", "granian_options", "serve", "worker_seed"]
+__all__ = ["STOP_TIMEOUT", "front_app", "granian_options", "route_listing", "serve", "worker_seed"]
 
 log = logging.getLogger("mockserver")
 
@@ -90,7 +90,7 @@ def granian_options(config: MockConfig) -> dict[str, Any]:
 
 
 def front_app(state: MockState) -> RSGIFront:
-    """What each worker serves: the fast path (Flask behind it) inside the async front."""
+    """What each worker serves: the adapter (Flask behind it) inside the async front."""
     config = state.config
     state.engine.sleep = deferred_sleep  # delays are awaited by the front, not slept in the loop
     app = access_log.wrap(serving_app(state), config)  # one console line per request unless quiet
@@ -114,11 +114,7 @@ def _warm_up_later(state: MockState, flask: LazyWSGI | None = None) -> None:
     def load() -> None:
         if flask is not None:
             flask.load()  # the admin API, output files and error pages
-        for validator in state.engine.validators.values():
-            lazy = getattr(validator.openapi, "load", None)
-            if lazy is not None:
-                lazy()
-                break
+        state.warm_up()
         _freeze_heap()
 
     timer = threading.Timer(WARM_UP_DELAY, load)
@@ -175,7 +171,7 @@ def _worker_app(target: _Target) -> RSGIFront:
                 age = _AGES.value
         else:  # a spawned worker shares no counter: its process id keeps it apart
             age = os.getpid()
-        state.engine.rng.reseed(worker_seed(state.engine.rng.seed, age))
+        state.reseed(worker_seed(state.seed, age))
     fallback = front.app.fallback
     _warm_up_later(state, fallback if isinstance(fallback, LazyWSGI) else None)
     return front
@@ -186,7 +182,7 @@ def _run_granian(state: MockState, config: MockConfig, on_ready: Callable[[], No
     from granian.server import Server
 
     # Flask is built in each worker after its first second (or on its first non-API request):
-    # the API's POST routes are answered by the fast path without it, so the first answer is quick.
+    # the spec's routes are answered by the adapter without it, so the first answer is quick.
     _LOADED = (state, front_app(state))
     _AGES = multiprocessing.Value("i", 0) if config.workers > 1 else None
     state.store.close()  # no connection may cross the fork: each worker opens its own
@@ -213,17 +209,18 @@ def serve(config: MockConfig) -> int:
     except StoreError as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 2
-    seed = state.engine.rng.seed
+    seed = state.seed
     mode = "strict" if config.strict else "compat"
     workers = f"{config.workers} worker(s)"
     seeds = f"seed {seed}; replay with --seed {seed}" + (" --workers 1" if config.workers > 1 else "")
 
     def on_ready() -> None:
         print(
-            f"modelslab-mock on http://{config.host}:{config.port}/api/v6/images/inpaint "
-            f"({mode}, profile {config.profile}, {workers}, store {_store_name(config)}, {seeds})",
+            f"modelslab-mock on http://{config.host}:{config.port}{state.spec.base_path or '/'} serving "
+            f"{state.spec.name} ({mode}, profile {config.profile}, {workers}, store {_store_name(config)}, {seeds})",
             flush=True,
         )
+        print(route_listing(state), flush=True)
         print(_exposure_note(config, generated), flush=True)
 
     try:
@@ -238,6 +235,14 @@ def serve(config: MockConfig) -> int:
         return 0
     _run_granian(state, config, on_ready)
     return 0
+
+
+def route_listing(state: MockState) -> str:
+    """The spec's routes as the banner lists them: path, method, operation and what it does."""
+    rows = [(path, method, op_id, state.behaviours[op_id].kind) for method, path, op_id in state.routes.routes()]
+    width = max((len(path) for path, *_ in rows), default=0)
+    lines = [f"  {path:<{width}}  {method:<6} {op_id} ({kind})" for path, method, op_id, kind in rows]
+    return "\n".join(lines or ["  (the spec has no operations)"])
 
 
 def _exposure_note(config: MockConfig, generated: bool) -> str:

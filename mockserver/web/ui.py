@@ -28,10 +28,10 @@ from typing import Any, Callable
 from flask import Blueprint, Response, request
 
 from mockserver.control.webhooks import WEBHOOKS_LOG
-from mockserver.engine.pipeline import owner_of
+from mockserver.engine.context import owner_of
 from mockserver.state.journal import iter_log
 from mockserver.web.context import MockState
-from mockserver.web.fastpath import host_url
+from mockserver.web.adapter import host_url
 from mockserver.web.http import json_response
 from mockserver.web.ui_explain import curl_for, explain, field_errors
 from mockserver.web.ui_images import INPUTS, ImageAnswer, describe_input, input_image, output_image, overlay_image
@@ -61,7 +61,6 @@ def _error(message: str, status: int) -> Response:
 
 def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[str | None], bool]) -> None:
     """Register the page and its endpoints on the admin blueprint (whose token check guards them)."""
-    engine = state.engine
 
     @bp.get("/ui")
     def inspector_page() -> Response:
@@ -80,11 +79,11 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
     @bp.get("/requests/<int:seq>/explain")
     def explain_request(seq: int) -> Response:
         since = min(max(0, seq - 1), 2**63 - 1)  # what a store's numbers can be
-        entry = next((e for e in engine.journal.iter_entries(since) if e.get("seq") == seq), None)
+        entry = next((e for e in state.journal.iter_entries(since) if e.get("seq") == seq), None)
         if entry is None:
             return _error(f"no journal entry {seq} (the journal keeps the newest max_log_entries)", 404)
         base = state.config.public_url or host_url(request.environ)
-        why = explain(entry, config=state.config, seed=engine.rng.seed, rules=engine.rules.all(None),
+        why = explain(entry, config=state.config, seed=state.seed, rules=state.rules.all(None),
                       owner_of=owner_of)
         return json_response({"seq": seq, "entry": entry, "reason": why, "errors": field_errors(entry),
                               "warnings": entry.get("warnings") or [], "curl": curl_for(entry, base)})
@@ -101,12 +100,12 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
         job = find_job(job_id)
         if job is None:
             return _error(f"no job {job_id}", 404)
-        now = engine.clock.now(job.owner)
+        now = state.now(job.owner)
         render = job.render or {}
         inputs = {name: describe_input(render.get(name)) for name in INPUTS}
         # The job keeps what the client sent unmasked (it renders from it); texts a key could hide in
         # (prompt, track_id) are read from the journal, where the key was masked.
-        submit = _submit_entry(engine, job)
+        submit = _submit_entry(state, job)
         body = submit.get("body") if isinstance(submit.get("body"), dict) else {}
         return json_response({
             "id": job.id, "owner": job.owner, "track_id": submit.get("track_id"), "status": job.status(now),
@@ -124,9 +123,9 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
         job = find_job(job_id)
         if job is None:
             return _error(f"no job {job_id}", 404)
-        entries = [e for e in engine.journal.query(job_id=job.id) if e.get("owner") == job.owner]
+        entries = [e for e in state.journal.query(job_id=job.id) if e.get("owner") == job.owner]
         deliveries = [d for d in iter_log(state.store, WEBHOOKS_LOG) if d.get("job_id") == job.id]
-        found = build_timeline(job, entries, deliveries, engine.clock.now(job.owner))
+        found = build_timeline(job, entries, deliveries, state.now(job.owner))
         found["track_id"] = next((e.get("track_id") for e in entries), None)  # as journalled: key masked
         return json_response(found)
 
@@ -137,19 +136,19 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
             return _error(f"no job {job_id}", 404)
         output = _OUTPUT.fullmatch(which)
         if which in INPUTS:
-            answer = input_image(engine.artefacts, job, which)
+            answer = input_image(state.artefacts, job, which)
         elif which == "overlay":
-            answer = overlay_image(engine.artefacts, job)
+            answer = overlay_image(state.artefacts, job)
         elif output is not None:
-            answer = output_image(engine.artefacts, job, int(output[1]))
+            answer = output_image(state.artefacts, job, int(output[1]))
         else:
             return _error("images are init_image, mask_image, overlay or output-N", 404)
         return _image(answer)
 
 
-def _submit_entry(engine: Any, job: Any) -> dict[str, Any]:
+def _submit_entry(state: MockState, job: Any) -> dict[str, Any]:
     """The journal entry of the request that made ``job`` ({} once the journal dropped it)."""
-    return next((e for e in engine.journal.query(job_id=job.id)
+    return next((e for e in state.journal.query(job_id=job.id)
                  if e.get("owner") == job.owner and e.get("operation") != "image"
                  and not str(e.get("operation", "")).lower().startswith("fetch")), {})
 

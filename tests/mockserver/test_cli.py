@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 import requests
@@ -16,6 +17,8 @@ from mockserver.cli import _config_from_args, build_parser, main
 from mockserver.config import MockConfig
 
 from live_mock import HTTP_TIMEOUT, mock_process
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _help(capsys, *argv: str) -> str:
@@ -90,16 +93,42 @@ def test_start_up_problems_are_one_line_and_exit_2(capsys, monkeypatch, argv, en
     assert expected in line
 
 
-def test_a_spec_that_is_not_openapi_or_has_no_local_server(capsys, tmp_path):
+def test_a_spec_that_is_not_openapi_or_that_the_mock_cannot_serve(capsys, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("paths: [\n")
     assert "is not valid YAML at line 2" in _one_line_failure(capsys, ["run", "--spec", str(broken)])
     other = tmp_path / "other.yaml"
     other.write_text("title: not a spec\n")
     assert "is not an OpenAPI 3 document" in _one_line_failure(capsys, ["run", "--spec", str(other)])
-    remote = tmp_path / "remote.yaml"
-    remote.write_text("openapi: 3.0.3\ninfo: {title: t, version: '1'}\nservers: [{url: 'https://x.example'}]\npaths: {}\n")
-    assert "has no relative server" in _one_line_failure(capsys, ["run", "--spec", str(remote)])
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("openapi: 3.0.3\ninfo: {title: t}\npaths: {/pets: {get: {responses: {'200': {}}}}}\n")
+    line = _one_line_failure(capsys, ["run", "--spec", str(invalid)])
+    assert str(invalid) in line and "not a valid OpenAPI 3.0/3.1 document" in line and "version" in line
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /pets:\n    post:\n"
+                       "      operationId: createPet\n      x-mock-behaviour: {kind: teleport}\n"
+                       "      responses: {'200': {description: ok}}\n")
+    line = _one_line_failure(capsys, ["run", "--spec", str(unknown)])
+    assert str(unknown) in line and "createPet" in line and "'teleport' is unknown" in line
+    dangling = tmp_path / "dangling.yaml"
+    dangling.write_text(unknown.read_text().replace("{kind: teleport}", "{kind: generate, family: v7, render: text2img, "
+                                                    "fetch: nowhere}"))
+    assert "'fetch' names 'nowhere'" in _one_line_failure(capsys, ["run", "--spec", str(dangling)])
+
+
+def test_a_spec_without_a_relative_server_is_served_under_its_first_servers_path(tmp_path):
+    """The pet store names only an absolute server: its path is where the routes are, and the
+    banner names the spec and lists the routes."""
+    output: list[str] = []
+    with mock_process("--spec", str(FIXTURES / "petstore.yaml"), "--store", "memory", output=output) as (url, _):
+        answer = requests.get(url + "/v1/pets/7", timeout=5)
+        assert answer.status_code == 200 and answer.json()["name"] == "Fido"
+    banner = output[0].splitlines()
+    assert banner[0].startswith("modelslab-mock on http://127.0.0.1:") and "/v1 serving " in banner[0]
+    assert "petstore.yaml" in banner[0]
+    listed = [line.split() for line in banner[1:6]]
+    assert ["/v1/pets/mine", "GET", "myPets", "(generic)"] in listed
+    assert ["/v1/pets/{petId}", "DELETE", "deletePet", "(generic)"] in listed
 
 
 def test_a_bad_toml_file_names_the_file_and_the_setting(capsys, tmp_path):

@@ -102,7 +102,7 @@ def test_hanging_and_refusing_webhook_receivers_block_no_request_and_stay_within
     app = make_app(processing_ratio=0.0, webhook_workers=workers, webhook_queue_size=queue_size,
                    webhook_timeout=60, webhook_retries=0, journal=False, max_jobs=50, max_log_entries=100)
     client = app.test_client()
-    engine = app.extensions["modelslab_mock"].engine
+    state = app.extensions["modelslab_mock"]
     with WebhookReceiver(hold=True) as hanging:
         # Every delivery thread gets stuck on the hanging receiver first (one key per thread: a key
         # alone never holds all of them, see test_fair_webhooks.py).
@@ -121,7 +121,7 @@ def test_hanging_and_refusing_webhook_receivers_block_no_request_and_stay_within
                 target = hanging.url if i % 2 else _closed_port_url()
                 answer = client.post(INPAINT, json=dict(valid_body, webhook=target, track_id=f"t-{i}"))
                 assert answer.json["status"] == "success"
-                stats = engine.webhooks.stats()
+                stats = state.webhooks.stats()
                 assert stats["queued"] <= queue_size and stats["waiting_for_jobs"] <= queue_size
                 assert stats["workers"] <= workers
             gc.collect()

@@ -102,7 +102,7 @@ USER_TESTS = textwrap.dedent('''
         def boom(*args, **kwargs):
             raise RuntimeError("simulated bug inside the mock")
 
-        monkeypatch.setattr(mock_state(mock_server.app).engine, "_job_outcome", boom)
+        monkeypatch.setattr(mock_state(mock_server.app).engine, "record", boom)
         body = {**cheapest_inpaint_body(), "key": "k"}
         assert requests.post(mock_server.url + "/inpaint", json=body, timeout=5).status_code == 500
 

@@ -122,10 +122,10 @@ def test_fault_ratios_are_checked():
 
 
 def test_no_fault_configured_means_no_draw_from_the_rng(make_app):
-    engine = mock_state(make_app()).engine
-    before = engine.rng.draw(lambda r: r.getstate())
-    assert engine.faults.sample() is None
-    assert engine.rng.draw(lambda r: r.getstate()) == before
+    services = mock_state(make_app()).services
+    before = services.rng.draw(lambda r: r.getstate())
+    assert services.faults.sample() is None
+    assert services.rng.draw(lambda r: r.getstate()) == before
 
 
 # -- units ---------------------------------------------------------------------------------------

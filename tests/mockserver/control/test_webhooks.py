@@ -234,6 +234,6 @@ def test_deliveries_are_filtered_by_key_and_never_hold_the_key(quick, hook, vali
 
 def test_the_dispatcher_threads_are_started_on_demand(make_app, valid_body):
     app = make_app(processing_ratio=0.0)
-    dispatcher = mock_state(app).engine.webhooks
+    dispatcher = mock_state(app).webhooks
     post(app.test_client(), INPAINT, valid_body)
     assert dispatcher.stats()["workers"] == 0 and dispatcher._scheduler is None, "no webhook, no threads"

@@ -10,7 +10,7 @@ INPAINT = "/api/v6/images/inpaint"
 
 
 def _counting_prechecks(app) -> list[tuple[Any, str]]:
-    artefacts = mock_state(app).engine.artefacts
+    artefacts = mock_state(app).artefacts
     seen: list[tuple[Any, str]] = []
     original = artefacts.precheck
 
@@ -79,7 +79,7 @@ def test_a_new_job_is_stored_with_its_journal_entry_or_alone(make_app, valid_bod
 
 def test_the_job_is_stored_even_when_the_journal_write_fails(make_app, valid_body) -> None:
     app = make_app(processing_ratio=0.0)
-    journal = mock_state(app).engine.journal
+    journal = mock_state(app).journal
 
     def broken(job, entry):
         raise RuntimeError("disk full")

@@ -335,7 +335,7 @@ def test_images_are_not_rendered_while_answering_the_post(make_app, valid_body, 
     app = make_app(processing_ratio=0.0)
     monkeypatch.setattr("mockserver.images.artefacts.render", lambda *a: pytest.fail("rendered during the POST"))
     assert post(app.test_client(), valid_body).json["status"] == "success"
-    assert mock_state(app).engine.artefacts.cache.stats()["items"] == 0
+    assert mock_state(app).artefacts.cache.stats()["items"] == 0
 
 
 def _job(render_args, **overrides):

@@ -1,46 +1,52 @@
-"""The spec's API routes answered straight from WSGI, without Flask's per-request machinery.
+"""The one way in: every route of the spec answered straight from WSGI.
 
-The validated ``POST /inpaint`` and the fetches are most of a mock's traffic, and Flask's
-request context, URL routing and response objects cost about as much CPU as the engine itself.
-``FastPath`` wraps the Flask app's ``wsgi_app``: a POST to an exact API path (a trailing slash
-allowed) or to ``.../fetch/<id>`` (any id, even an empty one) is turned into an ``Incoming`` by hand, handed to the same engine and
-sent with the same bytes and headers ``responses.encode`` gives the Flask views; everything
-else (admin API, output files, 404/405 pages, other methods) goes on to Flask unchanged.
+``Adapter`` is the mock's WSGI application. The spec's routes are compiled once
+(``mockserver.engine.routes``: static segments before templated ones, any path parameter); a
+request to one of them is turned into an ``Incoming`` by hand (no Flask request context, URL
+map or response objects: they cost about as much CPU as the engine itself), handed to the
+engine and sent as ``responses.encode`` renders the ``Outcome``. A path of a route with
+another method is a 405 with ``Allow``. Everything else goes on to ``fallback``: the Flask app
+of the admin API (``/__mock/``) and the output files (``/generations/``), whose own 404 is JSON.
+Every error body here (413, 400, 405, a mock bug) is built by ``mockserver.engine.errors``.
 
-It also enforces ``max_body_bytes``: a body announced (or streamed) larger than that is
-answered 413 with the real service's "Invalid API Request" body, without reading it, and the
+It also enforces ``max_body_bytes``: a body announced (or streamed) larger than that is answered
+413 without reading it (the real service's "Invalid API Request" on ModelsLab routes), and the
 connection is closed (the unread rest cannot be skipped cheaply).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import re
 
-from mockserver.engine.errors import invalid_request
-from mockserver.web.http import dumps
-from mockserver.engine.pipeline import Engine, Incoming
+from mockserver.engine import errors
+from mockserver.engine.context import Incoming
 from mockserver.state.store import StoreUnavailable
+from mockserver.web.http import dumps
 from mockserver.web.responses import encode
 
-__all__ = ["FastPath", "TOO_LARGE", "host_url", "request_headers", "status_line"]
+if TYPE_CHECKING:
+    from mockserver.web.context import MockState
+
+__all__ = ["Adapter", "TOO_LARGE", "host_url", "request_headers", "status_line"]
 
 log = logging.getLogger("mockserver")
 
-#: The answer to a body over ``max_body_bytes`` (HTTP 413), as the Flask error page sends it.
-TOO_LARGE = {"status": "error", "message": "Invalid API Request", "tip": "The request body is too large."}
+#: The answer to a body over ``max_body_bytes`` (HTTP 413) on a ModelsLab route.
+TOO_LARGE = errors.too_large()
 
 _HOST_CACHE_LIMIT = 256
 _CHUNK = 64 * 1024
 
 
 #: Status lines as werkzeug sends them, for the codes the engine answers with (werkzeug itself,
-#: an import Flask needs but the fast path does not, is asked only about any other code).
+#: an import Flask needs but the adapter does not, is asked only about any other code).
 _STATUS = {
-    200: "200 OK", 400: "400 BAD REQUEST", 401: "401 UNAUTHORIZED", 404: "404 NOT FOUND",
-    413: "413 REQUEST ENTITY TOO LARGE", 422: "422 UNPROCESSABLE ENTITY", 429: "429 TOO MANY REQUESTS",
+    200: "200 OK", 201: "201 CREATED", 204: "204 NO CONTENT", 400: "400 BAD REQUEST", 401: "401 UNAUTHORIZED", 404: "404 NOT FOUND",
+    405: "405 METHOD NOT ALLOWED",
+    413: "413 REQUEST ENTITY TOO LARGE", 415: "415 UNSUPPORTED MEDIA TYPE", 422: "422 UNPROCESSABLE ENTITY", 429: "429 TOO MANY REQUESTS",
     500: "500 INTERNAL SERVER ERROR", 502: "502 BAD GATEWAY", 503: "503 SERVICE UNAVAILABLE",
     504: "504 GATEWAY TIMEOUT", 524: "524 UNKNOWN",
 }
@@ -113,53 +119,33 @@ class BodyTooLarge(Exception):
     pass
 
 
-class FastPath:
-    """WSGI middleware: the engine's POST routes served directly, the rest by ``fallback``."""
+def _text(raw: str) -> str:
+    """A WSGI string (bytes as latin-1) as the UTF-8 text werkzeug reads it."""
+    return raw if raw.isascii() else raw.encode("latin-1", "replace").decode("utf-8", "replace")
 
-    def __init__(self, engine: Engine, fallback: Callable, public_url: str | None, max_body_bytes: int):
-        self.engine = engine
+
+class Adapter:
+    """WSGI: the spec's routes answered by the engine, the rest by ``fallback`` (Flask)."""
+
+    def __init__(self, state: "MockState", fallback: Callable):
+        self.state = state
         self.fallback = fallback
-        self.public_url = public_url.rstrip("/") if public_url else None
-        self.max_body_bytes = max_body_bytes
-        self.exact: dict[str, str] = {}
-        self.prefixed: list[tuple[str, str, str]] = []  # (path prefix, operation, parameter)
-        for op_id, op in engine.operations.items():
-            if op.method.upper() != "POST" or op_id not in engine.behaviours:
-                continue
-            path = engine.base_path + op.path
-            if "{" not in path:
-                self.exact[path] = op_id
-                continue
-            head, _, last = path.rpartition("/")
-            if last.startswith("{") and last.endswith("}") and "{" not in head:
-                self.prefixed.append((head + "/", op_id, last[1:-1]))
+        self.routes = state.routes
+        self.public_url = state.config.public_url.rstrip("/") if state.config.public_url else None
+        self.max_body_bytes = state.config.max_body_bytes
         self._hosts: dict[tuple, str] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "POST":
-            path = environ.get("PATH_INFO", "")
-            operation, params = self.route(path)
-            if operation is not None:
-                return self._serve(operation, params, path, environ, start_response)
+        path = _text(environ.get("PATH_INFO", ""))
+        method = environ.get("REQUEST_METHOD", "GET")
+        found = self.routes.match(method, path)
+        if found.operation is not None:
+            return self._serve(found.operation, found.params, method, path, environ, start_response)
+        if found.allowed:
+            allowed = ", ".join(found.allowed)
+            return self._send(start_response, 405, errors.http_error(405),
+                              [("Content-Type", "application/json"), ("Allow", allowed)])
         return self.fallback(environ, start_response)
-
-    def route(self, path: str) -> tuple[str | None, dict[str, str]]:
-        """The operation a POST path names, with its path parameter: an exact path, with or without
-        one trailing slash, or a templated last segment holding anything but a slash, even nothing
-        (``/fetch/``, as the official CLI sends after an error: the behaviour answers for it)."""
-        operation = self.exact.get(path)
-        if operation is None and path.endswith("/") and len(path) > 1:
-            operation = self.exact.get(path[:-1])
-        if operation is not None:
-            return operation, {}
-        for prefix, op_id, name in self.prefixed:
-            if path.startswith(prefix):
-                rest = path[len(prefix):]
-                if rest.endswith("/"):
-                    rest = rest[:-1]
-                if "/" not in rest:
-                    return op_id, {name: rest}
-        return None, {}
 
     def test_client(self) -> Any:
         """A werkzeug test client, as ``Flask.test_client()`` gives for the Flask app."""
@@ -170,25 +156,28 @@ class FastPath:
 
     # -- one request ----------------------------------------------------------------------------
 
-    def _serve(self, operation: str, params: dict[str, str], path: str, environ: dict[str, Any],
+    @staticmethod
+    def _send(start_response: Callable, status: int, body: Any, headers: list[tuple[str, str]]) -> list[bytes]:
+        data = dumps(body)
+        start_response(status_line(status), [*headers, ("Content-Length", str(len(data)))])
+        return [data]
+
+    def _serve(self, operation: str, params: dict[str, str], method: str, path: str, environ: dict[str, Any],
                start_response: Callable) -> Iterable[bytes]:
+        modelslab = self.state.is_modelslab(operation)
         try:
             try:
                 body = self._read_body(environ)
             except BodyTooLarge:
-                data = dumps(TOO_LARGE)
-                start_response(_STATUS[413], [("Content-Type", "application/json"),
-                                              ("Content-Length", str(len(data))), ("Connection", "close")])
-                return [data]
+                return self._send(start_response, 413, errors.too_large(modelslab),
+                                  [("Content-Type", "application/json"), ("Connection", "close")])
             except Exception as exc:  # the server could not read the body: the client went away mid-body
-                log.debug("client went away while sending POST %s: %s", path, type(exc).__name__)
-                data = dumps(invalid_request().body)
-                start_response(_STATUS[400], [("Content-Type", "application/json"),
-                                              ("Content-Length", str(len(data))), ("Connection", "close")])
-                return [data]
+                log.debug("client went away while sending %s %s: %s", method, path, type(exc).__name__)
+                return self._send(start_response, 400, errors.client_gone(modelslab),
+                                  [("Content-Type", "application/json"), ("Connection", "close")])
             query = environ.get("QUERY_STRING", "")
             if query:
-                query = query.encode("latin-1", "replace").decode("utf-8", "replace")
+                query = _text(query)
             incoming = Incoming(
                 operation=operation,
                 body=body,
@@ -196,26 +185,27 @@ class FastPath:
                 base_url=self.public_url or self._base_url(environ),
                 prefer=environ.get("HTTP_PREFER"),
                 path_params=params,
-                method="POST",
-                path=f"{path}?{query}".rstrip("?"),  # request.full_path.rstrip("?"), as the Flask view
+                method=method,
+                path=f"{path}?{query}".rstrip("?"),  # request.full_path.rstrip("?"), as werkzeug reads it
                 headers=request_headers(environ),
+                query=query,
             )
-            status, headers, data = encode(self.engine.handle(incoming), environ)
-        except StoreUnavailable as exc:  # the Flask app's store_unavailable page
-            log.warning("%s (POST %s)", exc, path)
+            status, headers, data = encode(self.state.handle(incoming), environ)
+        except StoreUnavailable as exc:  # the state store is down: a 503 that says so, never a mock bug
+            log.warning("%s (%s %s)", exc, method, path)
             status, headers = 503, {"Content-Type": "application/json", "Retry-After": "1"}
-            data = dumps({"status": "error", "message": str(exc)})
-        except Exception as exc:  # the Flask app's mock_bug page, for the same bug
-            log.exception("mock bug while answering POST %s", path)
+            data = dumps(errors.store_unavailable(str(exc)))
+        except Exception as exc:  # a bug of the mock: a 500 that says so, never blamed on the client
+            log.exception("mock bug while answering %s %s", method, path)
             status, headers = 500, {"Content-Type": "application/json"}
-            data = dumps({"status": "error", "message": "mock bug: internal error", "kind": type(exc).__name__})
+            data = dumps(errors.mock_bug(type(exc).__name__))
         items = list(headers.items())
         items.append(("Content-Length", str(len(data))))
         start_response(status_line(status), items)
         return [data]
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
-        """The body as Flask's ``request.get_data()`` reads it, refusing more than the limit."""
+        """The body as werkzeug's ``request.get_data()`` reads it, refusing more than the limit."""
         stream = environ.get("wsgi.input")
         if stream is None:
             return b""

@@ -1,4 +1,11 @@
-"""The WSGI fast path answers exactly as the Flask views did, and refuses oversized bodies unread."""
+"""The one WSGI adapter: it reads a request exactly as werkzeug does, routes every spec route, and
+refuses oversized bodies unread.
+
+The adapter builds each ``Incoming`` by hand (no werkzeug request object on the hot path). The
+property test checks that against a reference that reads the same request with werkzeug's
+``Request`` (what the Flask views did before the adapter served every route) and hands it to an
+identical engine: status, headers and bytes must be the same, and so must the journal.
+"""
 
 from __future__ import annotations
 
@@ -11,28 +18,55 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client, EnvironBuilder
+from werkzeug.wrappers import Request, Response
 
 from mockserver import MockConfig, create_app
-from mockserver.web.fastpath import TOO_LARGE, FastPath, request_headers
+from mockserver.engine.context import Incoming
+from mockserver.web.adapter import TOO_LARGE, Adapter, request_headers
+from mockserver.web.context import mock_state
+from mockserver.web.responses import encode
 
 API = "/api/v6/images"
 VALID = {"key": "fast-key", "model_id": "pony-realism", "prompt": "a cat", "width": 512, "height": 512,
          "init_image": "https://example.com/i.png", "mask_image": "https://example.com/m.png"}
 
 
+def _werkzeug_reading(app):
+    """The reference: the spec's routes read by werkzeug's ``Request`` and answered by the same
+    engine; anything else goes to the app's Flask part."""
+    state, flask = mock_state(app), app.wsgi_app.fallback
+
+    def reference(environ: dict[str, Any], start_response):
+        request = Request(environ)
+        found = state.routes.match(request.method, request.path)
+        if found.operation is None:
+            return flask(environ, start_response)
+        incoming = Incoming(
+            operation=found.operation, body=request.get_data(cache=False), content_type=request.content_type,
+            base_url=state.config.public_url or request.host_url.rstrip("/"), prefer=request.headers.get("Prefer"),
+            path_params=found.params, method=request.method, path=request.full_path.rstrip("?"),
+            headers=dict(request.headers), query=request.query_string.decode("latin-1"),
+        )
+        status, headers, data = encode(state.handle(incoming), environ)
+        start_response(Response(status=status).status, [*headers.items(), ("Content-Length", str(len(data)))])
+        return [data]
+
+    return reference
+
+
 def _pair(**overrides: Any) -> tuple[Client, Client]:
-    """Two identical mocks (same seed, memory store): one through the fast path, one through Flask only."""
+    """Two identical mocks (same seed, memory store): one through the adapter, one read by werkzeug."""
     overrides.setdefault("seed", 7)
     overrides.setdefault("store", "memory")
-    fast_app = create_app(MockConfig(**overrides))
-    flask_app = create_app(MockConfig(**overrides))
-    assert isinstance(fast_app.wsgi_app, FastPath)
+    adapted = create_app(MockConfig(**overrides))
+    reference = create_app(MockConfig(**overrides))
+    assert isinstance(adapted.wsgi_app, Adapter)
     # Both mocks read one frozen wall clock: a queued job's eta counts down with time, and the two
     # answers to a fetch are given some milliseconds (on a loaded machine, much more) apart.
     frozen = time.time()
-    for app in (fast_app, flask_app):
-        app.extensions["modelslab_mock"].engine.clock._wall = lambda: frozen
-    return Client(fast_app), Client(flask_app.wsgi_app.fallback)
+    for app in (adapted, reference):
+        mock_state(app).services.clock._wall = lambda: frozen
+    return Client(adapted), Client(_werkzeug_reading(reference))
 
 
 def _answer(client: Client, path: str, data: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -60,13 +94,13 @@ _PATHS = st.sampled_from([f"{API}/inpaint", f"{API}/fetch", f"{API}/fetch/130000
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(requests=st.lists(st.tuples(_PATHS, _BODIES, _HEADERS), min_size=1, max_size=6))
-def test_the_fast_path_answers_exactly_as_flask(requests: list[tuple[str, bytes, dict[str, str]]]) -> None:
+def test_the_adapter_reads_requests_exactly_as_werkzeug(requests: list[tuple[str, bytes, dict[str, str]]]) -> None:
     fast, flask = _pair(processing_ratio=0.0)
     for path, data, headers in requests:
         assert _answer(fast, path, data, headers) == _answer(flask, path, data, headers)
 
 
-def test_journal_entries_are_the_same_through_either_path() -> None:
+def test_journal_entries_are_the_same_as_werkzeug_reading() -> None:
     fast, flask = _pair()
     data = json.dumps({**VALID, "track_id": "t-1"}).encode()
     for client in (fast, flask):
@@ -146,12 +180,26 @@ def test_two_data_uri_images_of_the_largest_accepted_size_fit_the_default_limit(
     assert config.max_body_bytes >= 2 * (config.image_max_bytes * 4 // 3 + 100) + 4096
 
 
-def test_other_methods_and_paths_go_to_flask() -> None:
+def test_other_methods_are_405_and_unknown_paths_404_as_json() -> None:
     fast, _ = _pair()
-    assert fast.get(f"{API}/inpaint").status_code == 405
+    wrong = fast.get(f"{API}/inpaint")
+    assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"
+    assert wrong.get_json() == {"status": "error", "message": "Method Not Allowed", "code": 405}
     assert fast.post(f"{API}/fetch/abc", json={"key": "k"}).get_json()["status"] == "error"
     assert fast.post(f"{API}/inpaint/", json=VALID).get_json()["status"] == "success"  # a trailing slash is served
-    assert fast.post(f"{API}/inpaint/x", json=VALID).status_code == 404
+    for path in (f"{API}/inpaint/x", f"{API}/inpaint//", f"{API}/nothing", "/elsewhere"):
+        missing = fast.post(path, json=VALID)
+        assert missing.status_code == 404 and missing.get_json() == {"status": "error", "message": "Not Found",
+                                                                     "code": 404}
+
+
+def test_a_path_parameter_of_any_form_is_routed_to_its_operation() -> None:
+    """The route is the spec's template, not a digits pattern: any id reaches the fetch operation,
+    which answers for it (tests/mockserver/behaviours/test_family_endpoints.py: even an empty one)."""
+    fast, _ = _pair()
+    for raw, shown in (("%C3%A9t%C3%A9", "été"), ("130000001", "130000001"), ("abc", "abc")):
+        body = fast.post(f"{API}/fetch/{raw}", json={"key": "k"}).get_json()
+        assert body == {"status": "error", "message": f"Request not found: {shown}"}, raw
 
 
 def test_request_headers_match_werkzeug() -> None:
@@ -165,7 +213,7 @@ def test_request_headers_match_werkzeug() -> None:
 def test_status_lines_are_werkzeugs() -> None:
     from werkzeug.wrappers import Response
 
-    from mockserver.web.fastpath import status_line
+    from mockserver.web.adapter import status_line
 
     for code in (200, 400, 401, 404, 405, 413, 418, 422, 429, 500, 502, 503, 504, 524, 599):
         assert status_line(code) == Response(status=code).status
@@ -180,7 +228,7 @@ def test_status_lines_are_werkzeugs() -> None:
 def test_host_url_is_werkzeugs(scheme: str, host: str | None) -> None:
     from werkzeug.wrappers import Request
 
-    from mockserver.web.fastpath import host_url
+    from mockserver.web.adapter import host_url
 
     environ = EnvironBuilder(path="/", base_url=f"{scheme}://placeholder:8123/").get_environ()
     if host is None:
