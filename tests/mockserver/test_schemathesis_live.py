@@ -39,7 +39,7 @@ def _server(tmp_path) -> Iterator[str]:
     """``mockserver run`` in its own process (its own core: the generator is busy in this one)."""
     output: list[str] = []
     with mock_process("--seed", "11", "--strict", "--http-errors", "--validate-responses",
-                      "--processing-ratio", "0.3", "--failed-ratio", "0.1",
+                      "--processing-ratio", "0.3", "--failed-ratio", "0.1", "--queue-limit", "0",  # one key, many queued
                       "--store", f"sqlite:///{tmp_path / 'state.sqlite3'}",
                       env={"MOCKSERVER_MODELS": "*"}, output=output) as (url, _):
         yield url
