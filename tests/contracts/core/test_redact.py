@@ -179,3 +179,9 @@ def test_a_redactor_masks_its_own_values_in_every_form():
     assert redactor.redact({"note": "used sk-run-5678", "key": "k"}) == {"note": f"used {MASK}", "key": MASK}
     assert redactor.text("a sk-run-5678 b extra-1234", extra=["extra-1234"]) == f"a {MASK} b {MASK}"
     assert redactor.mask('{"key": "kept"} sk-run-5678') == f'{{"key": "kept"}} {MASK}'
+
+
+def test_without_registered_values_strings_in_structured_data_stay_as_written():
+    """A prompt that mentions key=... is the user's text: only the secret field goes."""
+    body = {"prompt": "explain the key=value syntax", "key": "sk-9"}
+    assert Redactor().redact(body) == {"prompt": "explain the key=value syntax", "key": MASK}

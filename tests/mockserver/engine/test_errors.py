@@ -87,3 +87,23 @@ def test_a_replay_miss_says_what_to_do():
     assert error.body == {"status": "error", "message": "No recorded episode matches this request",
                           "tip": "record it with mockserver record, or run with --on-miss generate"}
     assert error.status(False) == 200 and error.status(True) == 404
+
+
+def test_a_full_queue_says_how_many_and_when_to_come_back():
+    """The rate-limit and error-code pages: "Maximum 5 queued requests allowed.", retry_after 30."""
+    error = errors.queue_limit(reset_at=1_700_000_030)
+    assert error.body == {"status": "error", "message": "Rate limit exceeded. Maximum 5 queued requests allowed.",
+                          "retry_after": 30}
+    assert error.headers == {"Retry-After": "30", "X-RateLimit-Reset": "1700000030"}
+    assert error.status(False) == 200 and error.status(True) == 429
+    other = errors.queue_limit(limit=2, retry_after=7, reset_at=0)
+    assert other.body["message"] == "Rate limit exceeded. Maximum 2 queued requests allowed."
+    assert other.headers == {"Retry-After": "7", "X-RateLimit-Reset": "0"}
+
+
+def test_without_a_reset_time_the_slot_frees_retry_after_seconds_from_now():
+    import time
+
+    before = int(time.time())
+    reset = int(errors.queue_limit(retry_after=30).headers["X-RateLimit-Reset"])
+    assert before + 30 <= reset <= int(time.time()) + 30

@@ -139,3 +139,36 @@ def test_a_seed_is_drawn_when_none_is_given_and_reseed_can_change_it():
     rng.reseed(42)
     first = rng.draw(lambda r: r.random())
     assert rng.seed == 42 and SeededRandom(42).draw(lambda r: r.random()) == first
+
+
+def test_a_key_rule_that_only_sets_the_outcome_keeps_the_seeded_draw():
+    """Replays stay the same: the variant and eta are the ratios' own, only how the job ends changes."""
+    keyed = chooser(processing_ratio=1.0, keys={"k": KeyRule(outcome="failed")}).choose(Directive(), "k", {})
+    plain = chooser(processing_ratio=1.0).from_ratios()
+    assert (keyed.variant, keyed.eta) == (plain.variant, plain.eta)
+
+
+def test_hooks_see_the_key():
+    c = chooser(processing_ratio=0.0)
+    c.hooks.append(lambda key, body: c.from_prefer(Directive(variant="failed")) if key == "ci" else None)
+    assert c.choose(Directive(), "ci", {}).variant == "failed"
+    assert c.choose(Directive(), "other", {}).variant == "success"
+
+
+def test_a_queued_job_ends_in_success_unless_told_otherwise():
+    assert chooser().choose(parse_prefer("variant=processing"), "k", {}).outcome == "success"
+    assert chooser(processing_ratio=1.0, failed_ratio=0.0).from_ratios().outcome == "success"
+    failed = chooser(processing_ratio=0.0, failed_ratio=1.0).from_ratios()
+    assert (failed.variant, failed.outcome) == ("failed", "failed")
+
+
+def test_loguniform_etas_start_above_zero_and_favour_short_waits():
+    c = VariantChooser(MockConfig(eta_min=0.5, eta_max=500.0, eta_distribution="loguniform", processing_ratio=1.0),
+                       SeededRandom(4))
+    etas = [c.from_ratios().eta for _ in range(400)]
+    assert sum(e < 10 for e in etas) / len(etas) > 0.3, "about 43% below 10 s; uniform would give 2%"
+
+
+def test_a_drawn_seed_is_a_31_bit_number():
+    seeds = [SeededRandom(None).seed for _ in range(24)]
+    assert all(0 <= s < 2**31 for s in seeds) and max(seeds) > 2**20
