@@ -37,6 +37,20 @@ EQUIVALENT_FILE = HERE / "equivalent.txt"
 #: What the tests need next to the code (the spec, the examples, the docs the README tests read).
 COPY = ("mockserver", "contracts", "tests", "openapi", "examples", "docs", "README.md")
 SOURCE_PATHS = ("mockserver", "contracts")
+#: Loaded into every mutmut pytest run: Hypothesis draws the same examples every time (a verdict
+#: must not depend on luck), keeps no example database (one mutant's failure is no other's test
+#: case) and has no deadline (a slow run on a busy machine is no kill).
+PROFILE_PLUGIN = "mutate_hypothesis_profile.py"
+PROFILE_SOURCE = """\
+from hypothesis import HealthCheck, settings
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # after every conftest: they may load profiles of their own
+    settings.register_profile("mutate", derandomize=True, database=None, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("mutate")
+"""
 
 
 # ------------------------------------------------------------------------------ configuration
@@ -132,13 +146,16 @@ def prepare(module: str, tests: list[str], work: Path, jobs: int) -> None:
             shutil.copytree(source, work / name, ignore=ignore)
         elif source.is_file():
             shutil.copy2(source, work / name)
+    (work / PROFILE_PLUGIN).write_text(PROFILE_SOURCE)
     also = [name for name in COPY if name not in SOURCE_PATHS and name != "tests" and (ROOT / name).exists()]
+    also.append(PROFILE_PLUGIN)
     config = {
         "source_paths": list(SOURCE_PATHS),
         "only_mutate": [module],
         "pytest_add_cli_args_test_selection": tests,
         # xdist stays off inside mutmut's in-process pytest; -p no:randomly is added by mutmut
-        "pytest_add_cli_args": ["-p", "no:xdist", "-W", "ignore::pytest.PytestUnraisableExceptionWarning"],
+        "pytest_add_cli_args": ["-p", "no:xdist", "-p", PROFILE_PLUGIN.removesuffix(".py"),
+                                "-W", "ignore::pytest.PytestUnraisableExceptionWarning"],
         "also_copy": also,
         "use_git_change_detection": False,
     }
