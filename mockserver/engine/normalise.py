@@ -216,7 +216,7 @@ class Normaliser:
         for name in self._flags.intersection(body):
             if isinstance(body[name], bool):
                 changes[name] = _flag(body[name])
-        for name in self._clamped.keys() & body.keys():
+        for name in [name for name in body if name in self._clamped]:  # body order: warnings replay the same
             value = changes.get(name, body[name])
             if not _is_number(value):
                 continue
