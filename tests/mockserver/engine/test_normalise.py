@@ -216,3 +216,93 @@ def test_a_schema_built_normaliser_follows_its_own_schema():
 def test_effective_params_keep_a_default_when_null_is_sent():
     params = effective_params({"height": None, "prompt": None}, SCHEMA)
     assert params["height"] == 512 and params["prompt"] is None
+
+
+def test_a_value_41_characters_long_with_its_quotes_is_shortened():
+    _, [warning] = normalise({"width": " " * 36 + "512"})
+    assert warning == 'width: "' + " " * 36 + '... read as 512'
+
+
+def test_base64_with_a_character_outside_the_alphabet_is_kept():
+    raw = _b64(b"\x89PNG\r\n\x1a\n", 90) + "!not base64"
+    assert normalise({"init_image": raw}) == ({"init_image": raw}, [])
+
+
+def test_a_large_base64_image_is_judged_by_its_first_4_kib():
+    """The scan is bounded: what lies past the first 4096 characters is not read."""
+    raw = _b64(b"\x89PNG\r\n\x1a\n", 3072)  # 4096 characters
+    assert len(raw) == 4096
+    normalised, _ = normalise({"init_image": raw + "!"})
+    assert normalised == {"init_image": "data:image/png;base64," + raw + "!"}
+
+
+def test_an_integer_string_is_read_exactly_however_long():
+    assert normalise({"seed": "12345678901234567"})[0] == {"seed": 12345678901234567}
+
+
+def test_an_integral_number_string_past_2_63_stays_for_validation():
+    assert normalise({"seed": "9.223372036854775808e18"}) == ({"seed": "9.223372036854775808e18"}, [])
+    assert Normaliser(SCHEMA).canonical({"seed": 9.223372036854775808e18}) == ({"seed": 9.223372036854775808e18}, [])
+
+
+def test_fields_that_also_take_text_keep_what_was_sent():
+    schema = {"type": "object", "properties": {"scale": {"type": ["number", "string"]},
+                                               "count": {"type": ["string", "integer"]}}}
+    assert Normaliser(schema).normalise({"scale": "7.5", "count": 5}) == ({"scale": "7.5", "count": 5}, [])
+
+
+def test_a_schema_without_properties_or_additional_properties_keeps_everything():
+    assert Normaliser({"type": "object"}).normalise({"a": 1}) == ({"a": 1}, [])
+    assert Normaliser({"type": "object", "properties": {"n": {"type": "integer"}}}).normalise(
+        {"n": "1", "extra": True}) == ({"n": 1, "extra": True}, ['n: "1" read as 1'])
+
+
+def test_field_rules_read_boolean_branches_and_numeric_clamps_only():
+    rules = FieldRules.from_schema({"oneOf": [True, {"type": "integer"}], "x-mock-clamp": {"minimum": 1,
+                                                                                         "maximum": 10}}, False)
+    assert rules.types == {"integer"} and (rules.clamp_min, rules.clamp_max) == (1, 10)
+    text = FieldRules.from_schema({"type": "integer", "x-mock-clamp": {"maximum": "10", "minimum": True}}, False)
+    assert (text.clamp_min, text.clamp_max) == (None, None)
+
+
+def test_a_flag_default_written_as_text_is_kept():
+    schema = {"type": "object", "properties": {"f": {"type": "string", "enum": ["yes", "no"], "default": "no"},
+                                               "g": {"type": "string", "enum": ["yes", "no"], "default": False}}}
+    assert Normaliser(schema).effective_params({}) == {"f": "no", "g": "no"}
+
+
+CLAMPED = {"type": "object", "properties": {
+    "lo": {"type": "integer", "x-mock-clamp": {"minimum": 1}},
+    "hi": {"type": "integer", "x-mock-clamp": {"maximum": 25}},
+    "both": {"type": "number", "x-mock-clamp": {"minimum": 0.5, "maximum": 2}},
+}}
+
+
+def test_a_value_below_a_clamped_minimum_is_used_as_the_minimum():
+    body, warnings = Normaliser(CLAMPED).canonical({"lo": 0, "both": 0.1})
+    assert body == {"lo": 1, "both": 0.5}
+    assert warnings == ["lo: 0 is below the minimum 1; used as 1", "both: 0.1 is below the minimum 0.5; used as 0.5"]
+    assert Normaliser(CLAMPED).canonical({"lo": 1, "both": 0.5}) == ({"lo": 1, "both": 0.5}, []), "the bound itself"
+
+
+def test_clamping_reads_the_value_after_integral_floats_became_integers():
+    assert Normaliser(CLAMPED).canonical({"hi": 30.0}) == ({"hi": 25}, ["hi: 30 is above the maximum 25; used as 25"])
+
+
+def test_a_clamped_field_that_is_no_number_does_not_stop_the_others():
+    body, warnings = Normaliser(CLAMPED).canonical({"lo": "x", "hi": "y", "both": 9})
+    assert body == {"lo": "x", "hi": "y", "both": 2} and warnings == ["both: 9 is above the maximum 2; used as 2"]
+
+
+def test_effective_params_of_a_schema_never_seen_before():
+    import copy
+
+    other = copy.deepcopy(SCHEMA)
+    other["properties"]["width"]["default"] = 768
+    assert effective_params({}, other)["width"] == 768
+    assert effective_params({}, copy.deepcopy(SCHEMA))["width"] == 512
+
+
+def test_base64_pasted_with_a_leading_space_is_read():
+    raw = " " + _b64(b"\x89PNG\r\n\x1a\n", 90)
+    assert normalise({"init_image": raw})[0] == {"init_image": "data:image/png;base64," + raw.strip()}
