@@ -218,3 +218,148 @@ def test_any_prefer_header_over_http_is_never_a_5xx(make_app, valid_body, header
     assert b"mock bug" not in data, (header, response.status_code, data[:200])
     if response.status_code >= 500:  # only when asked for: code=5xx or a gateway fault
         assert "code=5" in header.replace(" ", "").lower() or "fault=" in header.lower().replace(" ", "")
+
+
+# -- the exact words of every refusal, and the word it is about ----------------------------------
+
+_ERRORS = "invalid_api_key, invalid_request, model_not_found, queue_limit, rate_limit, server"
+_FAULTS = "rate_limit, outage, bad_gateway, gateway_timeout, cloudflare_timeout, reset, truncated"
+
+
+@pytest.mark.parametrize("header, message", [
+    ("outcome=nope", "Prefer: outcome must be one of success, failed, not 'nope'"),
+    ("webhook=twice", "Prefer: webhook must be one of deliver, drop, duplicate, not 'twice'"),
+    ("error=nope", f"Prefer: error must be one of {_ERRORS}, not 'nope'"),
+    ("fault=x", f"Prefer: fault must be one of {_FAULTS}, not 'x'"),
+    ("variant=Success", "Prefer: variant must be one of success, processing, error, failed, not 'Success' "
+                        "(values are case-sensitive; did you mean 'success'?)"),
+    ("eta=abc", "Prefer: eta must be a duration in seconds >= 0 (e.g. 2, 0.5, 500ms, 2s), not 'abc'"),
+    ("eta=-1", "Prefer: eta must be a finite duration in seconds >= 0, not '-1'"),
+    ("delay=400000000", "Prefer: delay must be at most 315576000 seconds (ten years), not '400000000'"),
+    ("code=600", "Prefer: code must be an HTTP status (three digits, 100-599), not '600'"),
+    ("example=", "Prefer: example must be the name of a response example in the spec, not ''"),
+    ("dynamic=maybe", "Prefer: dynamic must be one of true, false, not 'maybe'"),
+    ("seed=18446744073709551616", "Prefer: seed must be a whole number (-2^63 to 2^64), not 18446744073709551616"),
+    ("variant=" + "v" * 60, "Prefer: variant must be one of success, processing, error, failed, not '"
+                            + "v" * 35 + "...'"),
+])
+def test_each_refusal_word_for_word_and_the_word_it_names(header, message):
+    from mockserver.engine.directives import DirectiveError, parse_prefer
+
+    with pytest.raises(DirectiveError) as caught:
+        parse_prefer(header)
+    assert str(caught.value) == message
+    assert caught.value.word == header.split("=", 1)[0]
+
+
+def test_a_value_shown_in_a_message_is_cut_after_40_characters():
+    from mockserver.engine.directives import DirectiveError, parse_prefer
+
+    for length, shown in ((38, "'" + "v" * 38 + "'"), (39, "'" + "v" * 35 + "...'")):
+        with pytest.raises(DirectiveError) as caught:
+            parse_prefer("variant=" + "v" * length)
+        assert str(caught.value).endswith(f"not {shown}"), length
+
+
+def test_an_unknown_preference_names_every_word_and_an_empty_name_is_shown_as_such():
+    from mockserver.engine.directives import DirectiveError, parse_prefer
+
+    with pytest.raises(DirectiveError) as caught:
+        parse_prefer("=x")
+    assert str(caught.value) == (
+        "Prefer: unknown preference ''; the mock's: code, delay, dynamic, error, eta, example, fault, outcome, "
+        "seed, variant, webhook; ignored (RFC 7240): depth-noroot, handling, respond-async, return, safe, wait")
+    assert caught.value.word == ""
+
+
+@pytest.mark.parametrize("header, expected", [
+    ('variant = "processing" , eta=2', {"variant": "processing", "eta": 2.0}),
+    ('example="say \\"hi\\""', {"example": 'say "hi"'}),
+    ('example="a,b;c", variant=failed', {"example": "a,b;c", "variant": "failed"}),
+    ('example="x"junk; variant=failed', {"example": "x", "variant": "failed"}),
+    ('example="unclosed', {"example": "unclosed"}),
+    ('example="ends with a backslash\\', {"example": "ends with a backslash\\"}),
+    ("return=minimal; variant=failed, eta=1", {"eta": 1.0}),  # a parameter of a foreign preference
+    ("return=minimal, variant=failed", {"variant": "failed"}),
+    ("dynamic, variant=failed", {"dynamic": True, "variant": "failed"}),
+    ("dynamic=, seed=3", {"dynamic": True, "seed": 3}),  # an empty value is no value
+    ("eta=1, eta=5, variant=processing", {"eta": 1.0, "variant": "processing"}),
+])
+def test_prefer_headers_are_split_as_rfc_7240_says(header, expected):
+    from mockserver.engine.directives import Directive, parse_prefer
+
+    assert parse_prefer(header) == Directive(**expected)
+
+
+@pytest.mark.parametrize("code", ["100", "599"])
+def test_every_three_digit_status_from_100_to_599_is_a_code(code):
+    from mockserver.engine.directives import Directive, parse_prefer
+
+    assert parse_prefer(f"code={code}") == Directive(code=int(code))
+    assert Directive.from_mapping({"code": int(code)}, "x.").code == int(code)
+
+
+@pytest.mark.parametrize("value", [99, 600, True, "42", 4.0])
+def test_a_code_outside_100_to_599_or_no_integer_is_refused(value):
+    from mockserver.engine.directives import Directive, DirectiveError
+
+    with pytest.raises(DirectiveError) as caught:
+        Directive.from_mapping({"code": value}, "x.")
+    assert caught.value.word == "code"
+
+
+def test_a_rule_code_must_be_one_of_the_rule_codes_as_a_number():
+    from mockserver.engine.directives import RULE_CODES, RULE_WORDS, Directive, DirectiveError
+
+    assert Directive.from_mapping({"code": 404}, "respond.", RULE_WORDS, RULE_CODES).code == 404
+    for value in (200, True, "404"):
+        with pytest.raises(DirectiveError) as caught:
+            Directive.from_mapping({"code": value}, "respond.", RULE_WORDS, RULE_CODES)
+        assert str(caught.value) == (f"respond.code must be one of 400, 401, 404, 422, 429, 500 (use variant for 200 "
+                                     f"answers), not {value!r}")
+        assert caught.value.word == "code"
+
+
+@pytest.mark.parametrize("seed, ok", [(-(2**63), True), (2**64 - 1, True), (-(2**63) - 1, False), (2**64, False),
+                                      ("-9223372036854775808", True), (True, False), (1.0, False)])
+def test_seeds_from_minus_2_63_to_2_64(seed, ok):
+    from mockserver.engine.directives import Directive, DirectiveError
+
+    if ok:
+        assert Directive.from_mapping({"seed": seed}, "x.").seed == int(seed)
+    else:
+        with pytest.raises(DirectiveError):
+            Directive.from_mapping({"seed": seed}, "x.")
+
+
+@pytest.mark.parametrize("value, seconds", [(0, 0.0), ("0", 0.0), ("0ms", 0.0), (2, 2.0), ("2s", 2.0),
+                                            (315576000, 315576000.0)])
+def test_durations_from_zero_to_ten_years(value, seconds):
+    from mockserver.engine.directives import parse_duration_value
+
+    assert parse_duration_value(value, "eta", "eta") == seconds
+
+
+@pytest.mark.parametrize("value", [10**400, 315576000.5, -0.001, True, None, [1]])
+def test_durations_that_are_refused_name_their_word(value):
+    from mockserver.engine.directives import DirectiveError, parse_duration_value
+
+    with pytest.raises(DirectiveError) as caught:
+        parse_duration_value(value, "respond.delay")
+    assert caught.value.word == "delay" and str(caught.value).startswith("respond.delay must be ")
+
+
+def test_unknown_fields_of_a_rule_or_a_key_are_all_named():
+    from mockserver.engine.directives import KEY_WORDS, Directive, DirectiveError
+
+    with pytest.raises(DirectiveError) as caught:
+        Directive.from_mapping({"zeta": 1, "alpha": 2, "variant": "failed"}, "keys.*.", KEY_WORDS)
+    assert str(caught.value) == "keys.*: unknown field(s) alpha, zeta; known: variant, eta, outcome, error"
+    assert caught.value.word == "alpha"
+
+
+def test_the_stored_form_of_a_rule_says_only_what_was_said():
+    from mockserver.engine.directives import Directive
+
+    assert Directive(variant="error", error="server").as_respond() == {"variant": "error", "error": "server"}
+    assert Directive(variant="failed", delay=1.0).as_respond() == {"variant": "failed", "delay": 1.0}
