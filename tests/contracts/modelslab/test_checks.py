@@ -624,3 +624,17 @@ def test_jobs_of_different_families_with_the_same_id_do_not_mix():
                                              {"status": "processing", "id": 5, "eta": 2,
                                               "fetch_result": FAMILY_BASE + "/v6/images/fetch/5"}), FAMILY)
     assert [v.check for v in checker.run(again)] == ["job_never_regresses"]
+
+
+def test_a_checker_for_a_target_reads_the_targets_spec_unless_told_another():
+    target = Target(name="url", base_url="http://127.0.0.1:4010/api", transport=None, key=KEY, spec=FAMILY)
+    assert ContractChecker.for_target(target).context.spec == FAMILY
+    assert ContractChecker.for_target(target, spec="modelslab-pony-inpaint.yaml").context.spec == \
+        "modelslab-pony-inpaint.yaml"
+
+
+def test_a_hand_built_exchange_without_its_path_parameter_is_judged_on_an_empty_one():
+    ex = Exchange("POST", f"{BASE}/fetch/7", {"key": KEY}, 200, {"status": "success", "id": 7, "output": []})
+    ex.operation = "fetchById"  # path_params left empty
+    [violation] = ContractChecker(strict=True, enabled={"input_validation_matches_spec"}).run(ex)
+    assert violation.expected == "an error answer: the request is invalid (path id: \"\" does not match '^[0-9]{1,18}$')"
