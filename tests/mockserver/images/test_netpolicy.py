@@ -137,6 +137,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(0.1)
 
+    def route_hang_up(self) -> None:
+        self.close_connection = True  # no status line at all: the client sees the connection close
+
     def route_multiple_choices(self) -> None:
         self._send(300, b"")  # a 3xx without Location
 
@@ -804,3 +807,9 @@ def test_a_public_bind_drops_the_built_in_list_and_keeps_loopback_to_loopback_en
     assert listed.check("http://127.0.0.1:9/") is None and listed.check("http://93.184.216.34/") is None
     broad = NetPolicy.for_bind(("0.0.0.0/1",), "0.0.0.0")  # holds 127/8, but is no loopback entry
     assert broad.check("http://127.0.0.1:9/") is not None and broad.check("http://93.184.216.34/") is None
+
+
+def test_a_server_that_hangs_up_without_answering_is_a_failure_not_a_crash(server):
+    with pytest.raises(FetchFailed) as info:
+        NetPolicy().fetch(server + "/hang-up")
+    assert info.value.reason == f"fetching {server}/hang-up failed: {FAILED_PHRASE}"
