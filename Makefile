@@ -37,7 +37,7 @@ bench: $(STAMP) ## throughput and latency vs a Flask ceiling and Prism (about 4 
 # lint of the project spec's own examples. `contracts run --help` for other targets.
 contracts: $(STAMP) ## the contract suite against a fresh strict mock, and the spec lint
 	$(BIN)/contracts run --target mock --junit-xml reports/contracts.xml
-	$(BIN)/contracts lint openapi/modelslab-pony-inpaint.yaml --no-docs-example
+	$(BIN)/contracts lint openapi/modelslab.yaml --no-docs-example
 
 docs: $(STAMP) ## regenerate docs/configuration.md from the code
 	$(BIN)/python -m mockserver settings --format markdown > docs/configuration.md.tmp

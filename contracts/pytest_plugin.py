@@ -113,7 +113,8 @@ def contract_target(request: pytest.FixtureRequest, _contract_session_targets: d
         return
     token = getattr(request.getfixturevalue("mock_config"), "admin_token", None)
     if choice == "mock":
-        target = Target.for_url(request.getfixturevalue("mock_server").url, admin_token=token)
+        # the mock's root: the target serves the spec under its own server path (/api for the family)
+        target = Target.for_url(request.getfixturevalue("mock_server").root_url, admin_token=token)
     elif choice == "inprocess":
         target = Target.for_wsgi(request.getfixturevalue("mock_app"), admin_token=token)
     else:

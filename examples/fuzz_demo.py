@@ -38,7 +38,8 @@ def main(argv: list[str]) -> int:
     client_class = FixedClient if "--fixed" in argv else InpaintClient
     examples = int(argv[argv.index("--max-examples") + 1]) if "--max-examples" in argv else 300
     try:
-        fuzz_client(lambda base_url: client_class(base_url, key="fuzz-key").inpaint(**JOB),
+        # the harness serves the spec under its server path (/api); the client talks to the v6 images API
+        fuzz_client(lambda base_url: client_class(base_url + "/v6/images", key="fuzz-key").inpaint(**JOB),
                     expected=(ModelsLabError,), max_examples=examples)
     except ClientFailure as failure:
         print(failure)

@@ -97,7 +97,7 @@ class KeyRule:
 class MockConfig:
     host: str = "127.0.0.1"
     port: int = 4010
-    spec: str = "modelslab-pony-inpaint.yaml"
+    spec: str = "modelslab.yaml"
     seed: int | None = None
     strict: bool = False
     http_errors: bool = False

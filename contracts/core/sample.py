@@ -8,6 +8,7 @@ property tests with shrinking use ``contracts.modelslab.strategies`` instead.
 from __future__ import annotations
 
 import random
+import re
 import string
 from typing import Any
 
@@ -16,13 +17,21 @@ __all__ = ["sample"]
 _WORDS = ("cat", "bench", "sunset", "portrait", "forest", "neon", "city", "river")
 
 
+_DIGITS = re.compile(r"\^\[0-9\]\{(\d+),(\d+)\}\$")
+
+
 def _string(schema: dict[str, Any], rng: random.Random) -> str:
+    digits = _DIGITS.fullmatch(str(schema.get("pattern", "")))
+    if digits:  # an id written as digits (^[0-9]{1,18}$)
+        return "".join(rng.choice(string.digits) for _ in range(rng.randint(int(digits[1]), int(digits[2]))))
     if schema.get("format") == "uri":
         return f"https://example.com/generations/{rng.getrandbits(64):016x}.png"
-    size = rng.randint(schema.get("minLength", 0), min(schema.get("maxLength", 12), 40))
-    if rng.random() < 0.5:
-        return " ".join(rng.choice(_WORDS) for _ in range(max(1, size // 5)))[: max(size, 1)]
-    return "".join(rng.choice(string.ascii_letters) for _ in range(size))
+    shortest = schema.get("minLength", 0)
+    size = rng.randint(shortest, max(shortest, min(schema.get("maxLength", 12), 40)))
+    if rng.random() < 0.5 and "pattern" not in schema:
+        words = " ".join(rng.choice(_WORDS) for _ in range(max(1, size // 5)))[: max(size, 1)]
+        return words + "".join(rng.choice(string.ascii_letters) for _ in range(shortest - len(words)))
+    return "".join(rng.choice(string.ascii_letters) for _ in range(size))  # letters: what base64 patterns take
 
 
 def _number(schema: dict[str, Any], rng: random.Random, integer: bool) -> float | int:
@@ -42,8 +51,9 @@ def sample(schema: dict[str, Any], rng: random.Random, depth: int = 0) -> Any:
     if "enum" in schema:
         return rng.choice(schema["enum"])
     for combinator in ("oneOf", "anyOf"):
-        if combinator in schema:
-            return sample(rng.choice(schema[combinator]), rng, depth + 1)
+        if combinator in schema:  # a branch keeps what its parent says beside it (``type: string``)
+            parent = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
+            return sample({**parent, **rng.choice(schema[combinator])}, rng, depth + 1)
     kind = schema.get("type", "object" if "properties" in schema else "string")
     if isinstance(kind, list):
         kind = rng.choice(kind)

@@ -19,6 +19,7 @@ import yaml
 
 __all__ = [
     "DOCS_EXAMPLE_FILE",
+    "PONY_SPEC_FILE",
     "SPEC_FILE",
     "UPSTREAM_FILE",
     "Operation",
@@ -33,7 +34,9 @@ __all__ = [
     "spec_path",
 ]
 
-SPEC_FILE = "modelslab-pony-inpaint.yaml"
+SPEC_FILE = "modelslab.yaml"
+#: The first spec: the Pony inpaint page's three operations (inpaint, fetchById, fetchByRequestId).
+PONY_SPEC_FILE = "modelslab-pony-inpaint.yaml"
 UPSTREAM_FILE = "upstream-pony-inpaint.yaml"
 DOCS_EXAMPLE_FILE = "examples/pony-inpaint-docs-example.json"
 

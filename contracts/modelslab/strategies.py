@@ -182,8 +182,9 @@ def from_schema(schema: dict[str, Any], *, extra_properties: st.SearchStrategy[d
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     for combinator in ("oneOf", "anyOf"):
-        if combinator in schema:
-            return st.one_of([from_schema(b, extra_properties=extra_properties, _depth=_depth + 1)
+        if combinator in schema:  # a branch keeps what its parent says beside it (``type: string``)
+            parent = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
+            return st.one_of([from_schema({**parent, **b}, extra_properties=extra_properties, _depth=_depth + 1)
                               for b in schema[combinator]])
     kind = schema.get("type")
     if isinstance(kind, list):
@@ -339,7 +340,7 @@ def sloppy_generate_bodies(draw: st.DrawFn, operation: str | None = None, key: s
     kinds = draw(st.sets(st.sampled_from(choices), min_size=1))
     if "string_numbers" in kinds:
         numeric = [n for n in numeric_fields if n in body and isinstance(body[n], (int, float))
-                   and not isinstance(body[n], bool)]
+                   and not isinstance(body[n], bool) and abs(body[n]) < 10**18]  # compat reads up to 18 digits
         if not numeric:
             name = next((n for n in ("width", "samples") if n in numeric_fields), numeric_fields[0] if numeric_fields else None)
             if name is not None:

@@ -30,8 +30,8 @@ from contracts.core.transport import RequestsTransport, Transport, WSGITransport
 __all__ = ["API_PATH", "KEY_ENV", "REAL_BASE_URL", "REAL_BASE_URL_ENV", "Target", "TargetError",
            "cheapest_generate_body", "cheapest_inpaint_body", "default_test_key", "spec_base_path"]
 
-API_PATH = "/api/v6/images"
-REAL_BASE_URL = "https://modelslab.com/api/v6/images"
+API_PATH = "/api"  # the default spec's server path (the image family)
+REAL_BASE_URL = "https://modelslab.com/api"
 KEY_ENV = "MODELSLAB_API_KEY"
 #: The mock's admin token (the same variable ``mockserver run`` reads).
 ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
@@ -103,16 +103,14 @@ def spec_base_path(spec: str | None = None) -> str:
     """The path a spec's API lives under on a mock (its server's path: ``/api/v6/images``)."""
     from contracts.core.spec import SPEC_FILE, load_document, server_base_path
 
-    return server_base_path(load_document(spec or SPEC_FILE)) if spec else API_PATH
+    return server_base_path(load_document(spec or SPEC_FILE))
 
 
 def _real_base(spec: str | None) -> str:
-    """The real API's base URL for a spec: its first absolute server URL (the Pony spec's by default)."""
-    if not spec:
-        return REAL_BASE_URL
-    from contracts.core.spec import load_document
+    """The real API's base URL for a spec: its first absolute server URL (the default spec's by default)."""
+    from contracts.core.spec import SPEC_FILE, load_document
 
-    for server in load_document(spec).get("servers") or []:
+    for server in load_document(spec or SPEC_FILE).get("servers") or []:
         url = str(server.get("url", "")) if isinstance(server, dict) else ""
         if url.startswith(("http://", "https://")):
             return url.rstrip("/")

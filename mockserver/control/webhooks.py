@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import logging
 import threading
 import time
@@ -306,7 +307,10 @@ class WebhookDispatcher:
                 self._secrets.pop(item.job_id, None)
             return  # forgotten (reset, or dropped by the store's cap): nothing to announce
         body = self.build_body(job, item.base_url)
-        payload = orjson.dumps(body)
+        try:
+            payload = orjson.dumps(body)
+        except TypeError:  # an integer past 64 bits a client sent (meta echoes it): the standard library's JSON
+            payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         if item.drop:
             self._record(job.id, job.owner, job.track_id, item.url, 1, 0, "dropped", None,
                          "dropped on purpose (webhook_drop_ratio, a rule or Prefer: webhook=drop)", 0.0, True, body)

@@ -35,8 +35,9 @@ _DONE = ("success", "failed")
 
 
 def is_fetch(operation: Any) -> bool:
-    """Fetch operations (``fetchById``, ``fetchByRequestId`` and any other spec's ``fetch...``)."""
-    return isinstance(operation, str) and operation.lower().startswith("fetch")
+    """Fetch operations, by name: ``fetchById``, ``v6ImagesFetch``, ``v7ImagesFetchById``, any operation
+    of any spec whose id says ``fetch`` (the journal keeps the operationId, not the behaviour)."""
+    return isinstance(operation, str) and "fetch" in operation.lower()
 
 
 def min_poll_gap(eta: float) -> float:

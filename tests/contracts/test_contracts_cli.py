@@ -46,8 +46,9 @@ def test_run_against_a_started_mock_passes_and_writes_junit(tmp_path):
     suite = junit(report)
     assert int(suite.get("tests")) >= 16 and suite.get("failures") == "0" and suite.get("errors") == "0"
     names = {case.get("name") for case in suite.iter("testcase")}
-    assert {"test_operation_conforms[POST /inpaint negative]", "test_stateful_generate_then_fetch",
-            "test_job_lifecycle[inpaint]", "test_invalid_bodies_are_rejected[inpaint]"} <= names
+    assert {"test_operation_conforms[POST /v6/images/inpaint negative]", "test_stateful_generate_then_fetch",
+            "test_job_lifecycle[v6ImagesInpaint]", "test_invalid_bodies_are_rejected[v6ImagesInpaint]",
+            "test_job_lifecycle[v6RealtimeText2img]", "test_job_lifecycle[v7ImagesImageToImage]"} <= names
     for text in (result.stdout, result.stderr, report.read_text(), cassette.read_text()):
         assert SECRET not in text
     assert "interactions:" in cassette.read_text() and '"key": "***"' in cassette.read_text()
@@ -66,11 +67,11 @@ def test_a_broken_mock_fails_naming_the_check_with_expected_got_and_a_redacted_c
     served = serve_wsgi(corrupt(make_app(strict=True, processing_ratio=0.0), _extra_output))
     report = tmp_path / "broken.xml"
     result = contracts("run", "--target", served.url, "--key", SECRET, "--max-examples", "5",
-                       "-k", "lifecycle", "--junit-xml", str(report), env={"CI": ""})  # a developer's machine
+                       "-k", "lifecycle and v6ImagesInpaint", "--junit-xml", str(report), env={"CI": ""})  # a developer's machine
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "[MLC101 samples_match_outputs] a success has one output per requested sample" in out
-    assert "expected:  2 URLs in 'output' (samples=2 in the job's inpaint request)" in out
+    assert "expected:  2 URLs in 'output' (samples=2 in the job's v6ImagesInpaint request)" in out
     assert "got:       3 URLs:" in out
     assert "reproduce: curl -X POST " + served.url + "/api/v6/images/fetch/" in out
     assert '"key": "***"' in out and SECRET not in out + result.stderr
@@ -98,7 +99,7 @@ def test_a_property_test_failure_is_printed_once_with_its_curl(make_app, serve_w
     served = serve_wsgi(corrupt(make_app(strict=True, processing_ratio=0.0, models=("*",)), _extra_output))
     report = tmp_path / "once.xml"
     result = contracts("run", "--target", served.url, "--key", SECRET, "--max-examples", "5",
-                       "-k", "inpaint and positive", "--junit-xml", str(report), env={"CI": "true"})  # on CI
+                       "-k", "inpaint and positive and not realtime and not v7", "--junit-xml", str(report), env={"CI": "true"})  # on CI
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "1 contract failure:\n\n[MLC101 samples_match_outputs]" in out
@@ -109,7 +110,7 @@ def test_a_property_test_failure_is_printed_once_with_its_curl(make_app, serve_w
     assert failure.text.count("[MLC101 samples_match_outputs]") == 1 and "reproduce: curl" in failure.text
     served = serve_wsgi(corrupt(make_app(strict=True, processing_ratio=0.0, models=("*",)), _status_done))
     result = contracts("run", "--target", served.url, "--key", SECRET, "--max-examples", "5",
-                       "-k", "inpaint and positive")
+                       "-k", "inpaint and positive and not realtime and not v7")
     out = result.stdout
     assert result.returncode == 1 and "] Response violates schema" in out, out
     assert out.count("reproduce: curl -X POST") == 1 and "Exception Group" not in out and SECRET not in out
@@ -133,15 +134,15 @@ def test_the_real_api_budget_is_printed_as_spent_and_never_exceeded(make_app, se
     stand_in = serve_wsgi(app)
     report = tmp_path / "real.xml"
     result = contracts("run", "--target", "real", "--budget", "1", "--junit-xml", str(report),
-                       env={"MODELSLAB_API_KEY": SECRET, "CONTRACTS_REAL_BASE_URL": stand_in.url + "/api/v6/images"})
+                       env={"MODELSLAB_API_KEY": SECRET, "CONTRACTS_REAL_BASE_URL": stand_in.url + "/api"})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "real API call 1/1: POST /inpaint" in result.stderr
+    assert "real API call 1/1: POST /v6/images/inpaint" in result.stderr
     assert "real API call 2/" not in result.stderr
     assert "real API calls spent: 1/1" in result.stdout
     assert "real API call budget spent (1/1 calls used)" in result.stdout  # the skip reason of the next test
     received = MockAdmin(stand_in.url, RequestsTransport()).requests()
     api_calls = [entry.get("operation") for entry in received if entry.get("operation") != "image"]
-    assert api_calls == ["inpaint"]  # exactly one (charged) API call got out; image GETs are free
+    assert api_calls == ["v6ImagesInpaint"]  # exactly one (charged) API call got out; image GETs are free
     for text in (result.stdout, result.stderr, report.read_text()):
         assert SECRET not in text
 
@@ -153,7 +154,7 @@ def test_unusable_targets_are_usage_errors():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     result = contracts("run", "--target", f"http://127.0.0.1:{port}")
-    assert result.returncode == 2 and f"cannot reach http://127.0.0.1:{port}/api/v6/images" in result.stderr
+    assert result.returncode == 2 and f"cannot reach http://127.0.0.1:{port}/api" in result.stderr
 
 
 def test_wsgi_targets_name_an_app_or_a_factory(tmp_path, monkeypatch):

@@ -41,6 +41,6 @@ def test_the_repaired_client_survives_the_same_fuzzing(demo, capsys):
 def test_the_bug_is_found_through_the_public_api_too(demo):
     client = demo["InpaintClient"]
     with pytest.raises(ClientFailure) as caught:
-        fuzz_client(lambda url: client(url, key="k").inpaint(**demo["JOB"]), expected=(demo["ModelsLabError"],),
-                    max_examples=300)
+        fuzz_client(lambda url: client(url + "/v6/images", key="k").inpaint(**demo["JOB"]),
+                    expected=(demo["ModelsLabError"],), max_examples=300)
     assert [answer["status"] for answer in caught.value.story] == ["failed"]

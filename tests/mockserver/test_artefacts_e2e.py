@@ -69,9 +69,9 @@ def test_the_issue_story_end_to_end(live_server, docs_example):
     assert KEY not in raw.text
     entries = raw.json()["requests"]
     assert [(e["operation"], e["variant"]) for e in entries] == [
-        ("inpaint", "success"), ("image", "image"), ("inpaint", "processing"), ("image", "not_found"),
-        ("image", "image"), ("inpaint", "success"), ("inpaint", "error"), ("inpaint", "error"),
-        ("inpaint", "success")]
+        ("v6ImagesInpaint", "success"), ("image", "image"), ("v6ImagesInpaint", "processing"), ("image", "not_found"),
+        ("image", "image"), ("v6ImagesInpaint", "success"), ("v6ImagesInpaint", "error"), ("v6ImagesInpaint", "error"),
+        ("v6ImagesInpaint", "success")]
     assert all(e["body"] is None or e["body"]["key"] == "***" for e in entries)
     assert [e["rule"] for e in entries if e["variant"] == "error"] == [rule["id"]] * 2
     assert entries[0]["warnings"] and entries[0]["validation"] == {"valid": True}

@@ -48,14 +48,16 @@ def test_in_process_app(mock_app):
 
 
 def _job_lifecycle(target, checker):
-    queued = checker.assert_ok(target.post("/inpaint", cheapest_inpaint_body(), prefer="variant=processing, eta=5"))
+    queued = checker.assert_ok(target.post("/v6/images/inpaint", cheapest_inpaint_body(),
+                                           prefer="variant=processing, eta=5"))
     assert target.advance_clock(6)
-    done = checker.assert_ok(target.post(f"/fetch/{queued.response_body['id']}", {}))
+    done = checker.assert_ok(target.post(f"/v6/images/fetch/{queued.response_body['id']}", {}))
     assert done.response_body["status"] == "success"
 
 
 def test_contract_target_is_the_live_mock_by_default(contract_target, contract_checker, mock_server):
-    assert contract_target.base_url == mock_server.url and contract_target.is_mock
+    # mock_server.url is the v6 images API (a client's base URL); the contract target serves the whole spec
+    assert contract_target.base_url == mock_server.root_url + "/api" and contract_target.is_mock
     _job_lifecycle(contract_target, contract_checker)
 
 
@@ -109,8 +111,8 @@ USER_TESTS = textwrap.dedent('''
 
     @pytest.mark.contract_target("real")
     def test_real_calls(contract_target):
-        contract_target.post("/inpaint", cheapest_inpaint_body())
-        contract_target.post("/inpaint", cheapest_inpaint_body())
+        contract_target.post("/v6/images/inpaint", cheapest_inpaint_body())
+        contract_target.post("/v6/images/inpaint", cheapest_inpaint_body())
 ''')
 
 
@@ -144,12 +146,12 @@ def test_a_spent_real_budget_skips_the_test_and_the_key_never_shows(tmp_path, ma
     threading.Thread(target=stand_in.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         env = {"MODELSLAB_API_KEY": "sk-plugin-secret-42",
-               "CONTRACTS_REAL_BASE_URL": f"http://127.0.0.1:{stand_in.server_port}/api/v6/images"}
+               "CONTRACTS_REAL_BASE_URL": f"http://127.0.0.1:{stand_in.server_port}/api"}
         outcomes, result = run_user_suite(tmp_path, "-k", "real_calls", "--contract-budget", "1", env=env)
     finally:
         stand_in.shutdown()
         stand_in.server_close()
     outcome, reason = outcomes["test_real_calls"]
-    assert outcome == "skipped" and "budget spent (1/1 calls used); not sending POST /inpaint" in reason
-    assert "real API call 1/1: POST /inpaint" in result.stderr
+    assert outcome == "skipped" and "budget spent (1/1 calls used); not sending POST /v6/images/inpaint" in reason
+    assert "real API call 1/1: POST /v6/images/inpaint" in result.stderr
     assert "sk-plugin-secret-42" not in result.stdout + result.stderr + (tmp_path / "report.xml").read_text()

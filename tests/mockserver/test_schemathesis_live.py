@@ -3,7 +3,7 @@
 The in-process run (test_schemathesis_inprocess.py) skips HTTP; this one goes through the
 server as users run it (``mockserver run`` on a loopback port, granian and the WSGI fast path),
 so what is tested is what a client gets over the wire (headers, framing, content types), and
-the server's own output must show no traceback. More than 2,000 cases over the three operations, half
+the server's own output must show no traceback. More than 2,000 cases over the 13 operations, half
 valid and half invalid by the spec; every Schemathesis check runs on every answer, including
 ``not_a_server_error`` and ``response_schema_conformance``, and the mock also validates its own
 answers (``validate_responses``: a body outside the spec would be a 500). As in the in-process
@@ -29,8 +29,11 @@ from live_mock import mock_process
 CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
     {"checks": {"positive_data_acceptance": {"expected-statuses": [200, 404]}}}
 )
-#: Cases per operation and mode: 2 x (500 + 2 x 260) = 2,040.
-EXAMPLES = {"POST /inpaint": 500, "POST /fetch/{id}": 260, "POST /fetch": 260}
+#: Cases per operation and mode: 2 x (9 generate x 100 + 4 fetch x 40) = 2,120.
+EXAMPLES = {f"POST {path}": (40 if "/fetch" in path else 100) for path in (
+    "/v6/images/text2img", "/v6/images/img2img", "/v6/images/inpaint", "/v6/images/fetch", "/v6/images/fetch/{id}",
+    "/v6/realtime/text2img", "/v6/realtime/img2img", "/v6/realtime/inpaint", "/v6/realtime/fetch/{id}",
+    "/v7/images/text-to-image", "/v7/images/image-to-image", "/v7/images/inpaint", "/v7/images/fetch/{id}")}
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 
 
@@ -66,7 +69,7 @@ def _run_cases(base: str) -> None:
                       suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case):
-                response = case.call_and_validate(base_url=base + "/api/v6/images", session=session)
+                response = case.call_and_validate(base_url=base + "/api", session=session)
                 ran[f"{operation.label} {mode.value}"] += 1
                 statuses[response.status_code] += 1
                 assert response.status_code < 500, response.text[:300]

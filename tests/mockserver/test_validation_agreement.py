@@ -16,14 +16,15 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from contracts.core.spec import load_document, load_openapi, operations, relative_base_path
+from contracts.core.spec import PONY_SPEC_FILE, load_document, load_openapi, operations, relative_base_path
 from mockserver.engine.normalise import Normaliser
 from mockserver.engine.validation import OperationValidator
 
-DOC = load_document()
+DOC = load_document(PONY_SPEC_FILE)
 OPS = operations(DOC)
 BASE = relative_base_path(DOC)
-VALIDATORS = {op_id: OperationValidator(load_openapi(), op, BASE) for op_id, op in OPS.items() if op.body_schema}
+VALIDATORS = {op_id: OperationValidator(load_openapi(PONY_SPEC_FILE), op, BASE)
+              for op_id, op in OPS.items() if op.body_schema}
 INPAINT_FIELDS = sorted(OPS["inpaint"].body_schema["properties"])
 NORMALISER = Normaliser(OPS["inpaint"].body_schema)
 

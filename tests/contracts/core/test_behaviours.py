@@ -26,7 +26,7 @@ paths:
 
 
 def test_the_pony_spec_declares_one_generate_and_both_fetch_forms():
-    index = spec_behaviours()
+    index = spec_behaviours("modelslab-pony-inpaint.yaml")
     assert list(index.generate) == ["inpaint"] and not index.foreign
     assert {(f.operation_id, f.id_in, f.id_name) for f in index.fetch.values()} == {
         ("fetchById", "path", "id"), ("fetchByRequestId", "body", "request_id")}

@@ -12,7 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from PIL import Image
 
 from contracts.modelslab import strategies
-from contracts.modelslab.checks import CHECKS, ContractChecker, ContractViolation, Exchange, image_size, operation_for
+import functools
+
+from contracts.core.spec import PONY_SPEC_FILE
+from contracts.modelslab import checks as _checks
+from contracts.modelslab.checks import CHECKS, ContractViolation, Exchange, image_size
+
+# These exchanges are the Pony spec's (its three operations under /api/v6/images); the family
+# spec's are checked through `contracts run` (tests/contracts/test_contracts_cli.py).
+ContractChecker = functools.partial(_checks.ContractChecker, spec=PONY_SPEC_FILE)
+operation_for = functools.partial(_checks.operation_for, spec=PONY_SPEC_FILE)
 from contracts.run.targets import Target
 from contracts.core.transport import WSGITransport
 
@@ -175,15 +184,15 @@ def test_image_size_reads_png_jpeg_and_base64_files():
 
 def test_output_images_are_fetched_from_the_mock_and_sized(make_app):
     target = Target.for_wsgi(make_app(processing_ratio=0.0))
-    checker = ContractChecker.for_target(target)
-    answer = target.post("/inpaint", {"model_id": "pony-realism", "init_image": "https://a.test/i.png",
+    checker = _checks.ContractChecker.for_target(target)
+    answer = target.post("/v6/images/inpaint", {"model_id": "pony-realism", "init_image": "https://a.test/i.png",
                                       "mask_image": "https://a.test/m.png", "width": 576, "height": 640, "samples": 2})
     exchange = checker.assert_ok(answer)  # fetches both outputs and reads their size
     assert len(checker.context.image_cache) == 2
     assert set(checker.context.image_cache.values()) == {(576, 640)}
     lying = Exchange.from_http(answer)
     lying.request_body = {**lying.request_body, "width": 512}
-    found = ContractChecker.for_target(target).run(lying, only="outputs_are_images")
+    found = _checks.ContractChecker.for_target(target).run(lying, only="outputs_are_images")
     assert len(found) == 2  # one per output URL
     assert all(v.expected.endswith("serves an image of 512x640") and v.got == "an image of 576x640" for v in found)
     assert exchange.response_body["status"] == "success"
@@ -476,7 +485,7 @@ def test_an_exchange_from_http_keeps_what_reproducing_it_needs():
                           b'{"status": "error", "message": "Invalid API Request"}', url=f"{BASE}/fetch/12",
                           method="POST", request_body=b"key=sk-raw-secret-1&x=1",
                           request_headers={"Content-Type": "application/x-www-form-urlencoded", "X-Trace": "t-9"})
-    ex = Exchange.from_http(answer)
+    ex = Exchange.from_http(answer, PONY_SPEC_FILE)
     assert (ex.method, ex.url, ex.status, ex.operation, ex.path_params) == (
         "POST", f"{BASE}/fetch/12", 200, "fetchById", {"id": "12"})
     assert ex.request_body is None and ex.raw_request_body == b"key=sk-raw-secret-1&x=1"
@@ -528,14 +537,14 @@ def test_a_checker_for_a_target_fetches_through_it_from_its_own_host_only():
     transport = Recording()
     target = Target(name="url", base_url="http://127.0.0.1:4010/api/v6/images", transport=transport, key=KEY,
                     strict=True)
-    checker = ContractChecker.for_target(target, enabled={"outputs_are_images", "input_validation_matches_spec"})
+    checker = _checks.ContractChecker.for_target(target, enabled={"outputs_are_images", "input_validation_matches_spec"})
     assert checker.context.strict is True and checker.enabled == {"outputs_are_images",
                                                                   "input_validation_matches_spec"}
     urls = ["http://127.0.0.1:4010/generations/a-0.png", "https://cdn.example.com/b-0.png"]
     assert checker.run(inpaint({"status": "success", "output": urls}, samples=2)) == []
     assert transport.calls == [("GET", urls[0])]
     real = Target(name="real", base_url="https://modelslab.com/api/v6/images", transport=transport, key=KEY)
-    ContractChecker.for_target(real).run(inpaint({"status": "success", "output": urls[1:]}))
+    _checks.ContractChecker.for_target(real).run(inpaint({"status": "success", "output": urls[1:]}))
     assert transport.calls[-1] == ("GET", urls[1]), "the real API's images live on a CDN"
 
 

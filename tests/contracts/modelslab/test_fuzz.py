@@ -7,7 +7,10 @@ import time
 import pytest
 import requests
 
+from contracts.core.spec import PONY_SPEC_FILE
 from contracts.modelslab.fuzz import ClientFailure, ScriptedAPI, fuzz_client, run_client
+
+# The harness is exercised on the Pony spec's paths (its three operations under /api/v6/images).
 
 SUCCESS = {"status": "success", "id": 5, "output": ["https://cdn.example.com/generations/a-0.png"]}
 QUEUED = {"status": "processing", "id": 5, "eta": 3, "fetch_result": "https://modelslab.com/api/v6/images/fetch/5"}
@@ -16,7 +19,7 @@ FAILED = {"status": "failed", "id": 5, "message": "Failed, Try Again"}
 
 @pytest.fixture
 def api():
-    with ScriptedAPI(poll_cap=10) as server:
+    with ScriptedAPI(poll_cap=10, spec=PONY_SPEC_FILE) as server:
         yield server
 
 
@@ -109,6 +112,6 @@ def test_fuzz_client_shrinks_to_the_smallest_story():
         return None
 
     with pytest.raises(ClientFailure) as caught:
-        fuzz_client(fragile, max_examples=400)
+        fuzz_client(fragile, max_examples=400, spec=PONY_SPEC_FILE)
     assert caught.value.story == [{"status": "success", "output": [], "id": 0}]
     assert "IndexError" in caught.value.problem

@@ -16,7 +16,7 @@ def test_the_key_is_gone_from_bodies_headers_urls_and_answers(make_app, tmp_path
     target = Target.for_wsgi(make_app(processing_ratio=0.0), key=SECRET)
     cassette = Cassette()
     target.transport = RecordingTransport(target.transport, cassette)
-    target.post("/inpaint", {**cheapest_inpaint_body(), "prompt": f"echo {SECRET} please"},
+    target.post("/v6/images/inpaint", {**cheapest_inpaint_body(), "prompt": f"echo {SECRET} please"},
                 prefer="variant=success")
     target.transport.request("GET", f"http://localhost/__mock/health?key={SECRET}",
                              headers={"Authorization": f"Bearer {SECRET}", "X-Note": SECRET})
@@ -36,7 +36,7 @@ def test_images_are_summarised_not_dumped(make_app, tmp_path):
     target = Target.for_wsgi(make_app(processing_ratio=0.0))
     cassette = Cassette()
     target.transport = RecordingTransport(target.transport, cassette)
-    output = target.post("/inpaint", cheapest_inpaint_body()).json()["output"][0]
+    output = target.post("/v6/images/inpaint", cheapest_inpaint_body()).json()["output"][0]
     target.transport.request("GET", output)
     body = yaml.safe_load(cassette.dump())["interactions"][1]["response"]["body"]["string"]
     assert body.startswith("<") and "bytes of image/png>" in body

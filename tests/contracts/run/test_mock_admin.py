@@ -31,9 +31,9 @@ def _requires(admin: MockAdmin, what: str):
 
 def test_request_counts_by_operation_and_key(target):
     _requires(target.admin, "requests")
-    target.post("/inpaint", cheapest_inpaint_body())
-    target.post("/inpaint", {**cheapest_inpaint_body(), "track_id": "t-1"})
-    target.post("/fetch/1", {})
+    target.post("/v6/images/inpaint", cheapest_inpaint_body())
+    target.post("/v6/images/inpaint", {**cheapest_inpaint_body(), "track_id": "t-1"})
+    target.post("/v6/images/fetch/1", {})
     admin = target.admin
     assert admin.count_requests(operation="inpaint", key=target.key) == 2
     assert admin.count_requests(track_id="t-1") == 1
@@ -43,18 +43,18 @@ def test_request_counts_by_operation_and_key(target):
 
 def test_a_count_mismatch_lists_what_was_recorded_instead(target):
     _requires(target.admin, "requests")
-    target.post("/inpaint", cheapest_inpaint_body())
+    target.post("/v6/images/inpaint", cheapest_inpaint_body())
     with pytest.raises(RequestCountMismatch) as caught:
         target.admin.assert_requests(3, operation="inpaint", key=target.key)
     text = str(caught.value)
     assert "expected exactly 3 request(s) matching operation='inpaint', key=***; got 1." in text
-    assert "operation='inpaint'" in text.split("matching:", 1)[1]
+    assert "operation='v6ImagesInpaint'" in text.split("matching:", 1)[1]  # the journal names the operationId
     assert target.key not in text
 
 
 def test_reset_forgets_this_keys_requests_and_the_clock_moves(target):
     _requires(target.admin, "requests")
-    target.post("/inpaint", cheapest_inpaint_body())
+    target.post("/v6/images/inpaint", cheapest_inpaint_body())
     target.reset()
     assert target.admin.count_requests(key=target.key) == 0
     assert target.admin.advance_clock(30, key=target.key)["offset"] >= 30
@@ -89,7 +89,7 @@ def test_wait_for_webhook_returns_the_delivery_for_a_track_id(target):
     receiver = _Receiver()
     try:
         body = {**cheapest_inpaint_body(), "webhook": receiver.url, "track_id": "track-42"}
-        assert target.post("/inpaint", body).json()["status"] == "success"
+        assert target.post("/v6/images/inpaint", body).json()["status"] == "success"
         deliveries = target.admin.wait_for_webhook("track-42", timeout=10)
         assert deliveries and all(str(d.get("track_id")) == "track-42" for d in deliveries)
         assert receiver.bodies and receiver.bodies[0]["track_id"] == "track-42"

@@ -40,7 +40,7 @@ def test_every_contract_check_is_a_named_schemathesis_check():
 
 def _run_one(target, body, prefer=None, checker=None):
     schema = load_schema(target, max_examples=1)
-    strategy = schema["/inpaint"]["POST"].as_strategy(body={**body, "key": target.key},
+    strategy = schema["/v6/images/inpaint"]["POST"].as_strategy(body={**body, "key": target.key},
                                                       headers={"Prefer": prefer} if prefer else None)
 
     @given(case=strategy)
@@ -80,7 +80,7 @@ def test_outside_a_contract_run_only_stateless_checks_apply(make_app):
     for variant in ("variant=success", "variant=processing, eta=5"):
         target = Target.for_wsgi(make_app(processing_ratio=0.0))
         schema = load_schema(target, max_examples=1)
-        strategy = schema["/inpaint"]["POST"].as_strategy(body={**cheapest_inpaint_body(), "key": "same"},
+        strategy = schema["/v6/images/inpaint"]["POST"].as_strategy(body={**cheapest_inpaint_body(), "key": "same"},
                                                           headers={"Prefer": variant})
 
         @given(case=strategy)

@@ -13,7 +13,7 @@ from contracts.run.targets import REAL_BASE_URL, Target, TargetError, cheapest_i
 def test_a_url_target_finds_the_api_base_and_recognises_a_strict_mock(make_app, serve_wsgi):
     served = serve_wsgi(make_app(strict=True))
     target = Target.for_url(served.url)
-    assert target.base_url == served.url + "/api/v6/images"
+    assert target.base_url == served.url + "/api"  # the family spec's server path
     assert target.is_mock and target.strict is True and target.name == "mock"
     assert target.key.startswith("contracts-")
     target.close()
@@ -22,7 +22,7 @@ def test_a_url_target_finds_the_api_base_and_recognises_a_strict_mock(make_app, 
 def test_an_in_process_target_needs_no_socket(make_app):
     target = Target.for_wsgi(make_app(processing_ratio=0.0))
     assert target.is_mock and target.strict is False
-    answer = target.post("/inpaint", cheapest_inpaint_body())
+    answer = target.post("/v6/images/inpaint", cheapest_inpaint_body())
     assert answer.json()["status"] == "success"
     assert target.advance_clock(5) is True
 
@@ -63,7 +63,7 @@ def test_unusable_urls_are_rejected_with_the_accepted_forms(bad):
 def test_the_cheapest_body_is_valid_and_asks_for_the_least():
     document = load_document()
     body = {**cheapest_inpaint_body(), "key": "k"}
-    assert problems(body, operations(document)["inpaint"].body_schema, document=document) == []
+    assert problems(body, operations(document)["v6ImagesInpaint"].body_schema, document=document) == []
     assert (body["width"], body["height"], body["samples"]) == (512, 512, 1)
     assert "webhook" not in body
 

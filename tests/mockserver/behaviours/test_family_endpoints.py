@@ -352,3 +352,22 @@ def test_text2img_is_deterministic_per_seed_and_prompt(family):
     b = png_of(two, post(two, path_of("v6RealtimeText2img"), body)[1]["output"][0])
     c = png_of(two, post(two, path_of("v6RealtimeText2img"), dict(body, seed=12))[1]["output"][0])
     assert a.tobytes() == b.tobytes() and a.tobytes() != c.tobytes()
+
+
+# ------------------------------------------------------------------------------ webhooks
+
+
+def test_webhooks_carry_each_familys_body_even_with_integers_past_64_bits(family):
+    from mockserver.control.receiver import WebhookReceiver
+
+    client = family()
+    with WebhookReceiver() as hook:
+        for op_id in ("v6RealtimeText2img", "v7ImagesTextToImage"):
+            extra = {"num_inference_steps": 2**70} if op_id.startswith("v7") else {}
+            _, made = post(client, path_of(op_id), body_for(op_id, webhook=hook.url, track_id=op_id, **extra))
+            assert made["status"] == "success", made
+        deliveries = {d.json["track_id"]: d.json for d in hook.wait_for(2)}
+    realtime, v7 = deliveries["v6RealtimeText2img"], deliveries["v7ImagesTextToImage"]
+    assert realtime["status"] == "success" and "webhook_status" not in realtime and "model_id" not in realtime["meta"]
+    assert v7["meta"]["steps"] == 2**70  # v7 caps nothing it does not document; the JSON still goes out
+    assert client.post("/__mock/webhooks/wait", json={"timeout": 10}).get_json()["idle"]

@@ -6,15 +6,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from contracts.core.spec import load_document, load_openapi, operations, relative_base_path
+from contracts.core.spec import PONY_SPEC_FILE, load_document, load_openapi, operations, relative_base_path
 from mockserver.engine.validation import LazyOpenAPI, OperationValidator, format_checkers
 
-DOC = load_document()
+DOC = load_document(PONY_SPEC_FILE)
 OPS = operations(DOC)
 
 
 def validator(op_id: str) -> OperationValidator:
-    return OperationValidator(load_openapi(), OPS[op_id], relative_base_path(DOC))
+    return OperationValidator(load_openapi(PONY_SPEC_FILE), OPS[op_id], relative_base_path(DOC))
 
 
 def test_valid_bodies_pass(valid_body):

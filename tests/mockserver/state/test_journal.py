@@ -33,7 +33,7 @@ def test_an_entry_holds_what_was_sent_and_what_came_back(client, valid_body):
     body = dict(valid_body, key=KEY, width="512", track_id="t-1")
     answer = post(client, INPAINT, body, Prefer="variant=success")
     [entry] = requests_of(client)
-    assert (entry["method"], entry["path"], entry["operation"]) == ("POST", INPAINT, "inpaint")
+    assert (entry["method"], entry["path"], entry["operation"]) == ("POST", INPAINT, "v6ImagesInpaint")
     assert entry["owner"] == owner_of(KEY) and entry["body"]["key"] == "***"
     assert entry["body"]["width"] == "512", "the body as sent, before compat rewrote it"
     assert entry["validation"] == {"valid": True}
@@ -72,12 +72,15 @@ def test_filters(client, valid_body):
     post(client, f"{FETCH}/{a}", {"key": "alice"})
     post(client, FETCH, {"key": "bob", "request_id": str(b)})
     assert len(requests_of(client)) == 4
-    assert [e["operation"] for e in requests_of(client, key="alice")] == ["inpaint", "fetchById"]
-    assert [e["operation"] for e in requests_of(client, operation="fetch")] == ["fetchById", "fetchByRequestId"]
+    # entries name the operationId; filters may also use a kind (fetch) or the first spec's names
+    assert [e["operation"] for e in requests_of(client, key="alice")] == ["v6ImagesInpaint", "v6ImagesFetchById"]
+    assert [e["operation"] for e in requests_of(client, operation="fetch")] == ["v6ImagesFetchById", "v6ImagesFetch"]
     assert [e["operation"] for e in requests_of(client, operation="inpaint,fetchByRequestId")] == [
-        "inpaint", "inpaint", "fetchByRequestId"]
+        "v6ImagesInpaint", "v6ImagesInpaint", "v6ImagesFetch"]
+    assert requests_of(client, operation="v6ImagesInpaint") == requests_of(client, operation="inpaint")
+    assert requests_of(client, operation="realtime") == []
     assert [e["job_id"] for e in requests_of(client, track_id="ta")] == [a, a], "a fetch carries its job's track_id"
-    assert [e["operation"] for e in requests_of(client, job_id=b)] == ["inpaint", "fetchByRequestId"]
+    assert [e["operation"] for e in requests_of(client, job_id=b)] == ["v6ImagesInpaint", "v6ImagesFetch"]
     assert [e["variant"] for e in requests_of(client, variant="processing")] == ["processing", "processing"]
     assert len(requests_of(client, status=200)) == 4 and requests_of(client, status=500) == []
     assert [e["seq"] for e in requests_of(client, since=2)] == [3, 4]

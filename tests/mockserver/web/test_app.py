@@ -53,8 +53,10 @@ def test_docs_example_is_accepted_in_compat_mode_with_warnings(client, docs_exam
     assert response.status_code == 200
     assert response.json["status"] in ("success", "processing")
     warnings = response.headers["X-Mock-Warnings"]
-    for field in ("width", "height", "samples", "steps", "clip_skip", "negative_prompt", "webhook", "track_id"):
-        assert field in warnings
+    for field in ("width", "height", "samples", "steps", "clip_skip"):
+        assert f'{field}: "' in warnings
+    # the family spec takes null for optional strings (the docs and the older package send it)
+    assert "negative_prompt" not in warnings and "webhook" not in warnings and "track_id" not in warnings
     assert response.json["meta"]["W"] == 512 and response.json["meta"]["steps"] == 21
 
 
@@ -63,39 +65,43 @@ def test_docs_example_is_rejected_in_strict_mode_naming_each_violation(make_app,
     assert response.status_code == 200
     body = response.json
     assert body["status"] == "error"
-    assert body["message"] == {
-        "negative_prompt": ["The negative prompt field must be a string."],
+    assert body["message"] == {  # numbers sent as strings; the family spec allows its nulls
         "width": ["The width field must be an integer."],
         "height": ["The height field must be an integer."],
         "samples": ["The samples field must be an integer."],
         "steps": ["The steps field must be an integer."],
         "clip_skip": ["The clip skip field must be an integer."],
-        "webhook": ["The webhook field must be a string."],
-        "track_id": ["The track id field must be a string."],
     }
 
 
 def test_strict_rejects_unknown_fields_and_aliases(make_app, valid_body):
-    valid_body.update(num_inference_steps=30, colour="red")
+    valid_body.update(num_inference_steps=30, colour="red")  # the family's inpaint has both step fields
     body = post(make_app(strict=True).test_client(), INPAINT, valid_body).json
+    assert body["message"] == {"colour": ["The colour field is prohibited."]}
+    body = post(make_app(strict=True, spec="modelslab-pony-inpaint.yaml").test_client(), INPAINT, valid_body).json
     assert body["message"] == {
         "num_inference_steps": ["The num inference steps field is prohibited."],
         "colour": ["The colour field is prohibited."],
     }
 
 
-def test_compat_reads_sloppy_forms_and_says_so(client, valid_body):
+def test_compat_reads_sloppy_forms_and_says_so(client, make_app, valid_body):
     valid_body.update(width="768", safety_checker=True, num_inference_steps="30", seed=None,
                       negative_prompt=None, extra_thing=1, use_karras_sigmas="false")
     response = post(client, INPAINT, valid_body)
     assert response.json["status"] == "success"
     meta = response.json["meta"]
-    assert (meta["W"], meta["steps"], meta["safety_checker"], meta["use_karras_sigmas"]) == (768, 30, "yes", "no")
+    # num_inference_steps is a field of the family's inpaint, capped at 20 (x-mock-clamp); steps is 21 by default
+    # and wins only when sent
+    assert (meta["W"], meta["steps"], meta["safety_checker"], meta["use_karras_sigmas"]) == (768, 20, "yes", "no")
     assert isinstance(meta["seed"], int)
     warnings = response.headers["X-Mock-Warnings"]
     assert 'width: "768" read as 768' in warnings
-    assert "num_inference_steps: read as steps" in warnings
+    assert 'num_inference_steps: "30" read as 30' in warnings
+    assert "num_inference_steps: 30 is above the maximum 20; used as 20" in warnings
     assert "extra_thing: unknown field ignored" in warnings
+    pony = post(make_app(processing_ratio=0.0, spec="modelslab-pony-inpaint.yaml").test_client(), INPAINT, valid_body)
+    assert pony.json["meta"]["steps"] == 30 and "num_inference_steps: read as steps" in pony.headers["X-Mock-Warnings"]
 
 
 def test_valid_request_has_no_warning_header(client, valid_body):

@@ -213,7 +213,7 @@ def test_each_start_is_empty_and_writes_nothing_to_the_current_folder(tmp_path, 
         again = post(url, INPAINT, valid_body)
         assert again["status"] == "success", "yesterday's rule is gone"
         assert again["id"] == made["id"], "ids start over"
-        assert requests.get(url + "/__mock/requests", timeout=HTTP_TIMEOUT).json()["requests"][0]["operation"] == "inpaint"
+        assert requests.get(url + "/__mock/requests", timeout=HTTP_TIMEOUT).json()["requests"][0]["operation"] == "v6ImagesInpaint"
         assert len(requests.get(url + "/__mock/requests", timeout=HTTP_TIMEOUT).json()["requests"]) == 1
     assert sorted(os.listdir(tmp_path)) == [], "nothing written to the current folder"
 
