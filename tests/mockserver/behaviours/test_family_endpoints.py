@@ -371,3 +371,24 @@ def test_webhooks_carry_each_familys_body_even_with_integers_past_64_bits(family
     assert realtime["status"] == "success" and "webhook_status" not in realtime and "model_id" not in realtime["meta"]
     assert v7["meta"]["steps"] == 2**70  # v7 caps nothing it does not document; the JSON still goes out
     assert client.post("/__mock/webhooks/wait", json={"timeout": 10}).get_json()["idle"]
+
+
+# ------------------------------------------------------------------------------ rules and journal name operations
+
+
+def test_rules_and_journal_filters_name_operations_by_id_kind_family_or_the_first_specs_names(family):
+    client = family()
+    made = client.post("/__mock/rules", json={"operation": "realtime", "respond": {"variant": "processing", "eta": 5}})
+    assert made.status_code in (200, 201), made.get_json()
+    assert post(client, path_of("v6RealtimeImg2img"), body_for("v6RealtimeImg2img"))[1]["status"] == "processing"
+    assert post(client, path_of("v6ImagesImg2img"), body_for("v6ImagesImg2img"))[1]["status"] == "success"
+    client.delete("/__mock/rules")
+    client.post("/__mock/rules", json={"operation": "inpaint", "times": 1, "respond": {"error": "rate_limit"}})
+    assert post(client, path_of("v7ImagesInpaint"), body_for("v7ImagesInpaint"))[1]["status"] == "success"
+    assert post(client, path_of("v6ImagesInpaint"), body_for("v6ImagesInpaint"))[1]["message"] == "Rate limit exceeded"
+    refused = client.post("/__mock/rules", json={"operation": "paint", "respond": {"variant": "failed"}})
+    assert refused.status_code == 400 and "v6RealtimeText2img" in refused.get_json()["message"]
+    journal = lambda **q: [e["operation"] for e in client.get("/__mock/requests", query_string=q).get_json()["requests"]]  # noqa: E731
+    assert journal(operation="realtime") == ["v6RealtimeImg2img"]
+    assert journal(operation="generate") == ["v6RealtimeImg2img", "v6ImagesImg2img", "v7ImagesInpaint", "v6ImagesInpaint"]
+    assert journal(operation="v7ImagesInpaint") == ["v7ImagesInpaint"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contracts.core.spec import load_document, operations, server_base_path
+from contracts.core.spec import PONY_SPEC_FILE, load_document, operations, server_base_path
 from mockserver import MockConfig, create_app
 from mockserver.behaviours.registry import SpecError, behaviours_for
 from mockserver.web.context import mock_state
@@ -18,9 +18,9 @@ API = "/api/v6/images"
 
 
 def _with_copies(tmp_path: Path) -> Path:
-    """The project spec plus a copy of inpaint and of fetch-by-id under new paths, operationIds and
+    """The Pony spec plus a copy of inpaint and of fetch-by-id under new paths, operationIds and
     family: nothing else changes, and no code knows these names."""
-    document = load_document()
+    document = load_document(PONY_SPEC_FILE)
     inpaint = copy.deepcopy(document["paths"]["/inpaint"]["post"])
     inpaint["operationId"] = "inpaintCopy"
     inpaint["x-mock-behaviour"] = {**inpaint["x-mock-behaviour"], "family": "copies", "fetch": "fetchCopyById"}
@@ -71,7 +71,12 @@ def test_rules_name_the_new_operation_or_its_kind(tmp_path, valid_body):
 
 
 def test_every_operation_of_the_project_spec_declares_its_behaviour():
-    state = mock_state(create_app(MockConfig(store="memory")))
+    state = mock_state(create_app(MockConfig(store="memory")))  # the family spec
+    found = {op: (b.kind, b.family) for op, b in state.behaviours.items()}
+    assert len(found) == 13 and {family for _, family in found.values()} == {"community", "realtime", "v7"}
+    assert sorted(op for op, (kind, _) in found.items() if kind == "fetch") == [
+        "v6ImagesFetch", "v6ImagesFetchById", "v6RealtimeFetchById", "v7ImagesFetchById"]
+    state = mock_state(create_app(MockConfig(store="memory", spec=PONY_SPEC_FILE)))
     assert {op: (b.kind, b.family) for op, b in state.behaviours.items()} == {
         "inpaint": ("generate", "community"), "fetchById": ("fetch", "community"),
         "fetchByRequestId": ("fetch", "community")}
