@@ -637,8 +637,8 @@ def test_jobs_of_different_families_with_the_same_id_do_not_mix():
 
 def test_a_checker_for_a_target_reads_the_targets_spec_unless_told_another():
     target = Target(name="url", base_url="http://127.0.0.1:4010/api", transport=None, key=KEY, spec=FAMILY)
-    assert ContractChecker.for_target(target).context.spec == FAMILY
-    assert ContractChecker.for_target(target, spec="modelslab-pony-inpaint.yaml").context.spec == \
+    assert _checks.ContractChecker.for_target(target).context.spec == FAMILY
+    assert _checks.ContractChecker.for_target(target, spec="modelslab-pony-inpaint.yaml").context.spec == \
         "modelslab-pony-inpaint.yaml"
 
 
