@@ -107,3 +107,64 @@ def test_without_a_reset_time_the_slot_frees_retry_after_seconds_from_now():
     before = int(time.time())
     reset = int(errors.queue_limit(retry_after=30).headers["X-RateLimit-Reset"])
     assert before + 30 <= reset <= int(time.time()) + 30
+
+
+# -- what gateways and the web layer send ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault, status, title", [
+    ("bad_gateway", 502, "502 Bad Gateway"), ("outage", 503, "503 Service Temporarily Unavailable"),
+    ("gateway_timeout", 504, "504 Gateway Time-out")])
+def test_an_nginx_gateway_page_as_nginx_sends_it(fault, status, title):
+    got_status, body, headers = errors.gateway_page(fault)
+    assert got_status == status and headers == {"Server": "nginx", "Content-Type": "text/html"}
+    assert body == (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
+                    f"\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n").encode()
+
+
+def test_a_cloudflare_timeout_page():
+    status, body, headers = errors.gateway_page("cloudflare_timeout")
+    assert status == 524 and headers == {"Server": "cloudflare", "Content-Type": "text/html; charset=UTF-8"}
+    assert b"<title>modelslab.com | 524: A timeout occurred</title>" in body and b"Error code 524" in body
+
+
+def test_a_rate_limit_fault_has_no_gateway_page():
+    with pytest.raises(ValueError, match=r"^'rate_limit' is not a gateway fault$"):
+        errors.gateway_page("rate_limit")
+
+
+def test_http_errors_name_the_status_or_say_error():
+    assert errors.http_error(405) == {"status": "error", "message": "Method Not Allowed", "code": 405}
+    assert errors.http_error(404, "No route POST /x") == {"status": "error", "message": "No route POST /x",
+                                                           "code": 404}
+    assert errors.http_error(418) == {"status": "error", "message": "Error", "code": 418}
+
+
+def test_a_body_too_large_or_cut_off_in_modelslab_words_or_as_a_problem():
+    assert errors.too_large() == {"status": "error", "message": "Invalid API Request",
+                                  "tip": "The request body is too large."}
+    assert errors.too_large(modelslab=False) == {
+        "type": "https://stoplight.io/prism/errors#PAYLOAD_TOO_LARGE", "title": "Request body too large",
+        "status": 413, "detail": "The request body is larger than the mock accepts (max_body_bytes)."}
+    assert errors.client_gone() == errors.invalid_request().body
+    assert errors.client_gone(modelslab=False) == {
+        "type": "https://stoplight.io/prism/errors#BAD_REQUEST", "title": "Incomplete request", "status": 400,
+        "detail": "The client stopped sending the request body."}
+
+
+def test_a_store_outage_and_a_mock_bug_say_what_they_are():
+    assert errors.store_unavailable("the state store is not reachable") == {
+        "status": "error", "message": "the state store is not reachable"}
+    assert errors.mock_bug("TypeError") == {"status": "error", "message": "mock bug: internal error",
+                                            "kind": "TypeError"}
+
+
+def test_problem_bodies_as_prism_sends_them():
+    assert errors.problem(418, "Teapot", "short and stout", extra=1) == {
+        "type": "https://stoplight.io/prism/errors#ERROR", "title": "Teapot", "status": 418,
+        "detail": "short and stout", "extra": 1}
+    assert errors.validation_problem([{"location": ["body", "name"], "message": "is required"}]) == {
+        "type": "https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY", "title": "Invalid request", "status": 422,
+        "detail": "Your request is not valid: each entry of validation says where and why.",
+        "validation": [{"location": ["body", "name"], "severity": "Error", "code": "invalid",
+                        "message": "is required"}]}
