@@ -242,7 +242,8 @@ def test_an_integer_string_is_read_exactly_however_long():
 
 def test_an_integral_number_string_past_2_63_stays_for_validation():
     assert normalise({"seed": "9.223372036854775808e18"}) == ({"seed": "9.223372036854775808e18"}, [])
-    assert Normaliser(SCHEMA).canonical({"seed": 9.223372036854775808e18}) == ({"seed": 9.223372036854775808e18}, [])
+    body, warnings = Normaliser(SCHEMA).canonical({"seed": 9.223372036854775808e18})
+    assert type(body["seed"]) is float and warnings == []
 
 
 def test_fields_that_also_take_text_keep_what_was_sent():

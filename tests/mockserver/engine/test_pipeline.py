@@ -88,3 +88,174 @@ def test_the_job_is_stored_even_when_the_journal_write_fails(make_app, valid_bod
     answer = app.test_client().post(INPAINT, json=valid_body)
     assert answer.status_code == 500
     assert len(mock_state(app).store) == 1
+
+
+# -- the engine on its own: steps, finishing touches, the debug response check, the journal entry ----------
+
+from dataclasses import dataclass, field as _field  # noqa: E402
+
+import jsonschema  # noqa: E402
+import pytest  # noqa: E402
+
+from mockserver.engine.context import Incoming, Outcome  # noqa: E402
+from mockserver.engine.pipeline import Engine  # noqa: E402
+from mockserver.state.journal import Journal  # noqa: E402
+from mockserver.state.store import MemoryStore  # noqa: E402
+
+KEY = "sk-engine-test-7777"
+
+
+@dataclass
+class _Route:
+    steps: list
+    after: list = _field(default_factory=list)
+    kind: str = "generic"
+    track: Any = None
+
+    def track_id(self, parsed: object) -> object:
+        return self.track(parsed) if self.track else None
+
+
+def _engine(outcome: Outcome, *, validators=None, after=(), track=None, prepare=None):
+    def answer(ctx):
+        if prepare:
+            prepare(ctx)
+        return outcome
+
+    store = MemoryStore()
+    engine = Engine({"op": _Route([answer], list(after), track=track)}, Journal(store), store, validators)
+    slept: list[float] = []
+    engine.sleep = slept.append
+    return engine, slept
+
+
+def _incoming(**changes) -> Incoming:
+    fields = dict(operation="op", body=b'{"key": "%s"}' % KEY.encode(), content_type="application/json",
+                  base_url="http://127.0.0.1:4010", method="POST", path="/api/op", headers={"X-A": "1"})
+    fields.update(changes)
+    return Incoming(**fields)
+
+
+SCHEMA = {"type": "object", "required": ["status"], "properties": {"status": {"enum": ["success"]}}}
+
+
+def test_in_debug_mode_an_answer_outside_the_spec_is_a_500_naming_at_most_five_problems():
+    schema = {"type": "object", "properties": {f"f{i}": {"type": "integer"} for i in range(7)}}
+    bad = Outcome(200, {f"f{i}": "x" for i in range(7)})
+    engine, _ = _engine(bad, validators={"op": jsonschema.Draft202012Validator(schema)})
+    outcome = engine.handle(_incoming())
+    assert outcome.status == 500
+    assert outcome.body["status"] == "error" and outcome.body["message"] == "mock bug: response violates the spec"
+    assert outcome.body["problems"] == ["'x' is not of type 'integer'"] * 5
+
+
+def test_the_debug_check_leaves_valid_answers_errors_and_other_operations_alone():
+    check = {"op": jsonschema.Draft202012Validator(SCHEMA)}
+    for outcome in (Outcome(200, {"status": "success"}), Outcome(404, {"status": "nope"}), Outcome(200, b"bytes")):
+        engine, _ = _engine(outcome, validators=check)
+        assert engine.handle(_incoming()).status == outcome.status
+    engine, _ = _engine(Outcome(200, {"status": "nope"}), validators={"other": jsonschema.Draft202012Validator(SCHEMA)})
+    assert engine.handle(_incoming()).status == 200
+    engine, _ = _engine(Outcome(200, {"status": "nope"}))
+    assert engine.handle(_incoming()).status == 200, "no validators: no debug check"
+
+
+def test_the_engine_waits_out_a_delay_and_runs_the_finishing_touches():
+    seen = []
+    engine, slept = _engine(Outcome(200, {}, delay=0.25), after=[lambda ctx, out: seen.append(out.status)])
+    engine.handle(_incoming())
+    assert slept == [0.25] and seen == [200]
+    engine, slept = _engine(Outcome(200, {}, delay=0.0))
+    engine.handle(_incoming())
+    assert slept == []
+
+
+def _entry(outcome: Outcome, **kwargs) -> dict:
+    prepare = kwargs.pop("prepare", None)
+    track = kwargs.pop("track", None)
+    engine, _ = _engine(outcome, prepare=prepare, track=track)
+    engine.handle(_incoming(**kwargs))
+    [entry] = engine.journal.entries()
+    return entry
+
+
+def test_the_journal_entry_says_what_came_and_what_went():
+    def prepare(ctx):
+        ctx.key, ctx.owner, ctx.job_id, ctx.reason = KEY, "owner-1", 41, "prefer"
+
+    outcome = Outcome(200, {"status": "success", "id": 41, "output": ["u"], "meta": {}}, variant="success",
+                      warnings=[f"prompt mentions {KEY}"], rule="r1", fault="reset", delay=0.5)
+    entry = _entry(outcome, prepare=prepare)
+    assert entry["owner"] == "owner-1" and entry["method"] == "POST" and entry["operation"] == "op"
+    assert entry["path"] == "/api/op" and entry["headers"] == {"X-A": "1"}
+    assert entry["response"] == {"status": "success", "id": 41}, "a summary: the whole body is one fetch away"
+    assert (entry["variant"], entry["status"], entry["rule"], entry["fault"], entry["delay"]) == (
+        "success", 200, "r1", "reset", 0.5)
+    assert entry["job_id"] == 41 and entry["reason"] == "prefer"
+    assert entry["warnings"] == ["prompt mentions ***"], "the key is masked where no field name marks it"
+    assert entry["duration_ms"] >= 0 and entry["duration_ms"] == round(entry["duration_ms"], 3)
+    assert entry["duration_ms"] < 60_000, "milliseconds since the request came in"
+
+
+def test_a_job_id_from_the_answer_wins_over_the_one_the_request_named():
+    def prepare(ctx):
+        ctx.job_id = 7
+
+    assert _entry(Outcome(200, {}, job_id=8), prepare=prepare)["job_id"] == 8
+    assert _entry(Outcome(200, {}), prepare=prepare)["job_id"] == 7
+
+
+def test_a_body_that_did_not_parse_is_kept_as_text_cut_to_4_kib_and_scrubbed():
+    def prepare(ctx):
+        ctx.key = KEY
+        ctx.raw = b"not json " + KEY.encode() + b" \xff" + b"x" * 5000
+
+    body = _entry(Outcome(400, {}), prepare=prepare)["body"]
+    assert body.startswith("not json *** \ufffdxxx") and KEY not in body
+    assert len(body) <= 4096
+
+
+def test_a_query_string_is_scrubbed_and_a_plain_path_kept():
+    def prepare(ctx):
+        ctx.key = KEY
+
+    assert _entry(Outcome(200, {}), prepare=prepare, path=f"/api/op?key={KEY}&x=1")["path"] == "/api/op?key=***&x=1"
+    assert _entry(Outcome(200, {}), prepare=prepare, path="/api/op")["path"] == "/api/op"
+
+
+def test_an_answer_in_bytes_is_journalled_as_its_media_type_and_size():
+    entry = _entry(Outcome(502, b"<html>bad gateway</html>", headers={"Content-Type": "text/html"}))
+    assert entry["response"] == {"content_type": "text/html", "bytes": 24}
+    assert _entry(Outcome(502, b"abc"))["response"] == {"content_type": "", "bytes": 3}
+
+
+def test_the_track_id_comes_from_the_route_and_numbers_become_text():
+    parsed = {"track_id": 123}
+    assert _entry(Outcome(200, {}, parsed=parsed), track=lambda p: p["track_id"])["track_id"] == "123"
+    assert _entry(Outcome(200, {}, parsed={"track_id": "t"}), track=lambda p: p["track_id"])["track_id"] == "t"
+
+    def from_raw(ctx):
+        ctx.raw = {"track_id": "from-raw"}
+
+    assert _entry(Outcome(200, {}), prepare=from_raw, track=lambda p: p["track_id"])["track_id"] == "from-raw"
+
+    def already(ctx):
+        ctx.track_id = "known"
+
+    assert _entry(Outcome(200, {}), prepare=already, track=lambda p: "other")["track_id"] == "known"
+
+
+def test_other_keys_the_request_carried_are_masked_too():
+    def prepare(ctx):
+        ctx.secrets = ("sk-header-key-5555",)
+
+    entry = _entry(Outcome(200, {}, warnings=["saw sk-header-key-5555"]), prepare=prepare)
+    assert entry["warnings"] == ["saw ***"]
+
+
+def test_without_a_journal_nothing_is_written():
+    store = MemoryStore()
+    engine = Engine({"op": _Route([lambda ctx: Outcome(200, {})])}, Journal(store, enabled=False), store)
+    engine.sleep = lambda s: None
+    engine.handle(_incoming())
+    assert engine.journal.entries() == []
