@@ -23,7 +23,8 @@ from contextvars import ContextVar, Token
 from typing import Any, Iterable
 
 __all__ = ["MASK", "SECRET_FIELDS", "Redactor", "current_redactor", "mask_registered", "redact",
-           "redact_json_members", "redact_text", "register_secret", "registered_secrets"]
+           "redact_json_members", "redact_path", "redact_text", "register_secret", "registered_secrets",
+           "unowned_segments"]
 
 MASK = "***"
 
@@ -197,6 +198,33 @@ def _redact_text(text: str, values: frozenset[str], extra: Iterable[str] = ()) -
     text = _BEARER_RE.sub(lambda m: f"{m[1]} {MASK}", text)
     text = _FIELD_RE.sub(_mask_match, text)
     return _mask_values(text, values.union(v for v in extra if v))
+
+
+#: A path segment this long in a request nothing answered could be a key sent in the URL.
+_LONG_SEGMENT = re.compile(r"[^/]{16,}")
+
+
+def unowned_segments(path: str) -> list[str]:
+    """The segments of a path (before any ``?``) long enough to be a key: in a request nothing
+    answered (a 404 no job or key owns) they are masked in every sink."""
+    return _LONG_SEGMENT.findall(path.partition("?")[0])
+
+
+def redact_path(path: str, unowned: bool = False, shown_params: Iterable[str] | None = None,
+                extra: Iterable[str] = ()) -> str:
+    """A request path (with its query) as every sink shows it: the console line, the journal (and
+    so the inspector, the explain answer and its curl line). Query values of secret names
+    (``key=``...) are masked, and with ``shown_params`` every value but those parameters'; in a
+    request nothing answered (``unowned``) segments of 16 characters or more, which could be a
+    key, are masked; registered and ``extra`` secret values are masked wherever they are."""
+    head, sep, query = path.partition("?")
+    if unowned:
+        head = _LONG_SEGMENT.sub(MASK, head)
+    if query and shown_params is not None:
+        shown = frozenset(shown_params)
+        items = (item.partition("=") for item in query.split("&"))
+        query = "&".join(name + eq + (value if not eq or name in shown else MASK) for name, eq, value in items)
+    return redact_text(head + sep + query, extra=extra)
 
 
 def _mask_values(text: str, values: Iterable[str]) -> str:

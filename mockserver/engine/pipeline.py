@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
-from contracts.core.redact import redact
+from contracts.core.redact import redact, redact_path, unowned_segments
 from mockserver.engine.context import Incoming, Outcome, RequestContext, owner_of
 from mockserver.engine.steps import Route, run
 from mockserver.state.journal import Journal, limit, mask_values, scrub_text
@@ -70,6 +70,12 @@ class Engine:
             return
         incoming = ctx.incoming
         secrets = ([ctx.key] if ctx.key else []) + list(ctx.secrets)
+        path = incoming.path
+        unowned = outcome.status == 404 and not ctx.owner  # as the console line: a key may be in the URL
+        if unowned:
+            secrets += unowned_segments(path)  # masked where the answer echoed them too
+        if unowned or "?" in path:
+            path = redact_path(path, unowned=unowned, extra=secrets)
         raw = ctx.raw
         if isinstance(raw, (bytes, bytearray)):
             raw = scrub_text(bytes(raw[:4096]).decode("utf-8", "replace"), secrets)
@@ -87,7 +93,7 @@ class Engine:
         entry = {
             "owner": ctx.owner,
             "method": incoming.method,
-            "path": limit(scrub_text(incoming.path, secrets) if "?" in incoming.path else incoming.path),
+            "path": limit(path),
             "operation": incoming.operation,
             "headers": limit(redact(incoming.headers)),
             "body": limit(redact(raw)),

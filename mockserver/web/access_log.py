@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import queue
-import re
 import sys
 import threading
 import time
@@ -29,7 +28,7 @@ from typing import Any, Callable, Iterable, TextIO
 
 import orjson
 
-from contracts.core.redact import redact_text
+from contracts.core.redact import redact_path
 
 __all__ = ["AccessLog", "ENVIRON_KEY", "format_json", "format_text", "note", "wrap"]
 
@@ -54,28 +53,14 @@ _SHOWN_PARAMS = frozenset({"operation", "track_id", "job_id", "status", "variant
                            "rule", "since", "limit", "outcome"})
 
 
-def _query(query: str) -> str:
-    parts = []
-    for item in query.split("&"):
-        name, sep, value = item.partition("=")
-        parts.append(item if not sep or name in _SHOWN_PARAMS else f"{name}=***")
-    return "&".join(parts)
-
-
-#: A path segment this long in a request nothing answered could be a key sent in the URL.
-_LONG_SEGMENT = re.compile(r"[^/]{16,}")
-
-
 def _path(environ: dict[str, Any], unknown: bool = False) -> str:
     path = environ.get("PATH_INFO", "") or "/"
-    if unknown:  # a 404 nobody owns: show its shape, not long segments that may be secrets
-        path = _LONG_SEGMENT.sub("***", path)
     query = environ.get("QUERY_STRING", "")
     if query:
-        path = f"{path}?{_query(query)}"
-    # WSGI gives latin-1 decoded bytes; show them as the client sent them, registered secrets masked
+        path = f"{path}?{query}"
+    # WSGI gives latin-1 decoded bytes; show them as the client sent them, masked as in every sink
     text = path.encode("latin-1", "replace").decode("utf-8", "replace")
-    text = redact_text(text)
+    text = redact_path(text, unowned=unknown, shown_params=_SHOWN_PARAMS)
     if not text.isprintable():
         text = "".join(c if c.isprintable() else "?" for c in text)
     return text if len(text) <= 200 else text[:197] + "..."

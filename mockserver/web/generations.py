@@ -20,7 +20,9 @@ def generations_blueprint(state: MockState) -> Blueprint:
 
     @bp.get("/generations/<path:name>")
     def generation(name: str) -> Response:
-        outcome = state.output_file(name, request.method, request.path)
+        query = request.query_string.decode("utf-8", "replace")  # journalled as API paths are, masked alike
+        path = f"{request.path}?{query}" if query else request.path
+        outcome = state.output_file(name, request.method, path)
         return to_http(outcome, request.environ)
 
     return bp

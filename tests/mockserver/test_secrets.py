@@ -284,3 +284,32 @@ def test_the_admin_token_sent_with_api_calls_is_masked_in_the_journal(make_app, 
     client.post(INPAINT, json=valid_body, headers={"Authorization": "Bearer s3cret-admin-token"})
     journal = client.get("/__mock/requests", headers=token).get_data(as_text=True)
     assert json.loads(journal)["count"] == 2 and "s3cret" not in journal
+
+
+@pytest.mark.parametrize("url", [f"/generations/{SECRET}", f"/generations/{SECRET}.png",
+                                 f"/generations/nope.png?key={SECRET}&x=1"])
+def test_a_key_in_an_output_url_is_masked_in_the_journal_as_on_the_console(make_app, url):
+    """A client that puts its key in a /generations/ URL (a path segment or ``?key=``) finds it
+    in no sink: the journal entry, the inspector's explain answer and curl line show the path
+    exactly as the console line does (``***`` for a key-like segment of a 404 nobody owns)."""
+    import io
+
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response
+
+    from mockserver.web.access_log import AccessLog
+
+    app = make_app(processing_ratio=0.0)
+    console = io.StringIO()
+    log = AccessLog(app, console, "json", colour=False)
+    client = Client(log, Response)
+    answer = client.get(url)
+    assert answer.status_code == 404
+    log.drain()
+    [entry] = client.get("/__mock/requests").json["requests"]
+    line = json.loads(console.getvalue().splitlines()[0])
+    assert entry["path"] == line["path"].replace("x=***", "x=1")  # one masking; only the console hides x
+    assert entry["path"].startswith("/generations/") and "***" in entry["path"]
+    explained = client.get(f"/__mock/requests/{entry['seq']}/explain").get_data(as_text=True)
+    assert SECRET not in json.dumps(entry) and SECRET not in explained and SECRET not in console.getvalue()
+    assert SECRET not in _all_text(app.test_client())

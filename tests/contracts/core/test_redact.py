@@ -185,3 +185,18 @@ def test_without_registered_values_strings_in_structured_data_stay_as_written():
     """A prompt that mentions key=... is the user's text: only the secret field goes."""
     body = {"prompt": "explain the key=value syntax", "key": "sk-9"}
     assert Redactor().redact(body) == {"prompt": "explain the key=value syntax", "key": MASK}
+
+
+def test_redact_path_is_the_one_masking_of_a_request_path_for_every_sink():
+    from contracts.core.redact import redact_path, unowned_segments
+
+    key = "sk-live-abc123def456ghi789"
+    # a request someone answered keeps its segments (a job's uuid is no secret); key= values never shown
+    assert redact_path(f"/generations/{key}?key={key}&x=1") == "/generations/sk-live-abc123def456ghi789?key=***&x=1"
+    # nothing answered it: a segment long enough to be a key is masked, the query is not read as one
+    assert redact_path(f"/generations/{key}.png?x=1", unowned=True) == "/generations/***?x=1"
+    assert redact_path("/api/v6/images/inpant", unowned=True) == "/api/v6/images/inpant"  # a typo stays readable
+    # the console shows only the filters it names; extra secrets are masked wherever they are
+    assert redact_path("/r?operation=fetch&q=secret-ish", shown_params={"operation"}) == "/r?operation=fetch&q=***"
+    assert redact_path("/a/tok-1234/b", extra=["tok-1234"]) == "/a/***/b"
+    assert unowned_segments(f"/generations/{key}?key=0123456789abcdefgh") == [key]
