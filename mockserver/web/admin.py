@@ -17,7 +17,6 @@ a token and generates one when none is configured (``ensure_admin_token``).
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import math
 import secrets
 from collections import deque
@@ -31,6 +30,7 @@ from mockserver.web.http import json_response
 from mockserver.state.budget import encoded_size
 from mockserver.state.journal import MAX_PAGE_BYTES, iter_log, limit
 from mockserver.engine.context import owner_of
+from mockserver.images.netpolicy import is_loopback_bind
 from mockserver.control.rules import RuleError, field_matches
 from mockserver.web.context import MockState
 from mockserver.state.clock import ClockError
@@ -38,7 +38,7 @@ from mockserver.state.store import StoreUnavailable
 from mockserver.control.webhooks import WEBHOOKS_LOG
 from mockserver.web.ui import OPEN_ENDPOINTS, add_inspector_routes
 
-__all__ = ["ADMIN_SPEC", "admin_blueprint", "ensure_admin_token", "is_loopback_host", "presented_token"]
+__all__ = ["ADMIN_SPEC", "admin_blueprint", "ensure_admin_token", "presented_token"]
 
 ADMIN_SPEC = "mock-admin.yaml"
 _MAX_WAIT = 30.0
@@ -51,23 +51,12 @@ class _BadRequest(Exception):
     pass
 
 
-def is_loopback_host(host: str) -> bool:
-    """Does binding to ``host`` keep the server to this machine? (``localhost``, 127/8, ``::1``)"""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def ensure_admin_token(host: str, token: str | None) -> tuple[str | None, bool]:
     """(the token /__mock/ will require, whether it was generated now).
 
     Loopback binds keep whatever was configured (usually none); any other bind gets one.
     """
-    if token or is_loopback_host(host):
+    if token or is_loopback_bind(host):
         return token or None, False
     return secrets.token_urlsafe(24), True
 

@@ -28,6 +28,7 @@ import sys
 from typing import Any, Callable
 
 from mockserver.config import MockConfig
+from mockserver.images.netpolicy import is_loopback_bind
 from mockserver.state.stores import StoreError
 from mockserver.web import access_log
 from mockserver.web.app import LazyWSGI, build_state, flask_app, serving_app
@@ -46,18 +47,6 @@ STOP_TIMEOUT = 10
 
 #: Connections the operating system queues for the workers beyond those they serve.
 BACKLOG = 1024
-
-#: Bind addresses that are loopback without asking mockserver.web.admin (which imports Flask).
-_LOOPBACK_LITERALS = ("127.0.0.1", "localhost", "::1")
-
-
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_LITERALS:
-        return True
-    from mockserver.web.admin import is_loopback_host
-
-    return is_loopback_host(host)
-
 
 def worker_seed(seed: int, age: int) -> int:
     """The seed of the ``age``-th worker started (1, 2, ..., restarts included): distinct, reproducible."""
@@ -198,7 +187,7 @@ def serve(config: MockConfig) -> int:
               f"or --store redis://... (the default in-memory store is per process)", file=sys.stderr)
         return 2
     generated = False
-    if config.admin_token or not _is_loopback(config.host):
+    if config.admin_token or not is_loopback_bind(config.host):
         from mockserver.web.admin import ensure_admin_token
 
         token, generated = ensure_admin_token(config.host, config.admin_token)
@@ -247,7 +236,7 @@ def route_listing(state: MockState) -> str:
 
 def _exposure_note(config: MockConfig, generated: bool) -> str:
     """Who can reach the mock, and what guards its admin API (printed at start)."""
-    if _is_loopback(config.host):
+    if is_loopback_bind(config.host):
         reach = f"bound to loopback ({config.host}): only this machine can connect"
     else:
         reach = (f"WARNING: bound to {config.host}, a non-loopback address: other machines can connect; "

@@ -19,7 +19,8 @@ import pytest
 import requests
 
 from mockserver.web import serve as serve_module
-from mockserver.web.admin import ensure_admin_token, is_loopback_host, presented_token
+from mockserver.images.netpolicy import is_loopback_bind
+from mockserver.web.admin import ensure_admin_token, presented_token
 from mockserver.config import KeyRule, MockConfig, load_config
 from mockserver.control.receiver import WebhookReceiver
 
@@ -127,14 +128,36 @@ def test_without_an_admin_token_the_loopback_admin_api_stays_open(client):
     assert client.get("/__mock/health").status_code == 200
 
 
-@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("localhost", True), ("::1", True),
-                                            ("[::1]", True), ("127.8.9.10", True), ("0.0.0.0", False),
-                                            ("::", False), ("192.168.1.4", False), ("example.org", False)])
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("localhost", True), ("LOCALHOST", True), ("::1", True), ("[::1]", True), (" [::1] ", True),
+    ("::1%lo", True), ("[::1%lo]", True), ("127.8.9.10", True), ("0.0.0.0", False), ("::", False), ("", False),
+    ("192.168.1.4", False), ("10.0.0.1", False), ("example.org", False), ("localhost.example.org", False),
+])
 def test_which_binds_are_loopback(host, loopback):
-    assert is_loopback_host(host) is loopback
+    """One answer for the admin token, the start-up note and the image fetcher's network policy."""
+    assert is_loopback_bind(host) is loopback
     token, generated = ensure_admin_token(host, None)
     assert (token is None) is loopback and generated is (not loopback)
     assert ensure_admin_token(host, "mine") == ("mine", False)
+
+
+def test_one_loopback_predicate_decides_for_the_admin_token_the_note_and_image_fetches():
+    """Two copies drift apart (one learnt IPv6 scopes, the other not): admin and serve use netpolicy's."""
+    from mockserver.images import netpolicy
+    from mockserver.web import admin
+
+    assert admin.is_loopback_bind is netpolicy.is_loopback_bind is serve_module.is_loopback_bind
+    assert not hasattr(admin, "is_loopback_host") and not hasattr(serve_module, "_is_loopback")
+
+
+def test_a_scoped_ipv6_loopback_bind_is_loopback_for_the_admin_api_as_for_image_fetches(monkeypatch, capsys):
+    """``::1%lo`` keeps the mock to this machine: no token is generated and the note says loopback,
+    as the network policy (which lets image URLs reach loopback then) already said."""
+    from mockserver.images.netpolicy import NetPolicy
+
+    used = _start_without_binding(monkeypatch, MockConfig(host="::1%lo", store="memory", port=4999))
+    assert used["config"].admin_token is None and "bound to loopback (::1%lo)" in capsys.readouterr().out
+    assert NetPolicy.for_bind(["localhost"], "::1%lo", default=True).allow_hosts == ("localhost",)
 
 
 def test_generated_tokens_are_long_and_fresh():
