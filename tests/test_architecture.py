@@ -17,6 +17,7 @@ Every import counts, also those inside functions (a lazy import is still a depen
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,26 +146,59 @@ def test_importing_the_package_or_the_clock_loads_nothing_heavy():
     assert {"flask", "PIL"} <= set(built)
 
 
-def test_no_operation_id_of_a_project_spec_is_named_in_engine_or_web_code():
-    """What an operation does is declared in the spec: the engine and the web layer never name one."""
+def _project_operation_ids() -> set[str]:
     names: set[str] = set()
     for spec in (ROOT / "openapi").glob("modelslab*.yaml"):
         document = yaml.safe_load(spec.read_text())
         for item in document.get("paths", {}).values():
             names.update(op["operationId"] for op in item.values() if isinstance(op, dict) and "operationId" in op)
     assert {"inpaint", "fetchById", "fetchByRequestId"} <= names
+    return names
+
+
+#: Code that must read what an operation does from its behaviour: the engine, the web layer (the
+#: inspector's script too), and the rules and journal filters (both ask the spec's OperationNames).
+_SPEC_DRIVEN = ("mockserver/engine", "mockserver/web", "mockserver/control", "mockserver/state")
+
+
+def _named_operation_ids(path: Path, names: set[str]) -> list[str]:
+    """String constants (not docstrings) of a Python file that are operationIds."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    return [f"{module_name(path)}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            and node.value in names]
+
+
+_JS_STRING = re.compile(r"""(["'`])((?:\\.|(?!\1).)*?)\1""")
+
+
+def test_no_operation_id_of_a_project_spec_is_named_in_engine_web_rules_or_journal_code():
+    """What an operation does is declared in the spec: the engine, the web layer, the rules and the
+    journal never name one (only mockserver/behaviours/registry.py maps the first spec's names)."""
+    names = _project_operation_ids()
     found = []
-    for path in _sources("mockserver/engine") + _sources("mockserver/web"):
-        tree = ast.parse(path.read_text())
-        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                      and node.body and isinstance(node.body[0], ast.Expr)
-                      and isinstance(node.body[0].value, ast.Constant)}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                if node.value in names:
-                    found.append(f"{module_name(path)}:{node.lineno} {node.value!r}")
+    for top in _SPEC_DRIVEN:
+        for path in _sources(top):
+            found += _named_operation_ids(path, names)
+        for path in sorted((ROOT / top).rglob("*.js")):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                found += [f"{path.relative_to(ROOT)}:{number} {m[2]!r}" for m in _JS_STRING.finditer(line)
+                          if m[2] in names]
     assert found == []
+
+
+def test_the_operation_id_check_sees_a_named_operation(tmp_path):
+    """The check itself can fail: a constant (not a docstring) or a JS string naming one is found."""
+    names = {"fetchById", "inpaint"}
+    probe = tmp_path / "probe.py"
+    probe.write_text('"""inpaint is fine in a docstring."""\nOPS = ("fetchById",)\n')
+    assert [hit.split()[-1] for hit in _named_operation_ids(probe, names)] == ["'fetchById'"]
+    assert [m[2] for m in _JS_STRING.finditer('const A = ["inpaint", `x`, \'fetchById\'];') if m[2] in names] == \
+        ["inpaint", "fetchById"]
 
 
 def test_the_readme_states_the_layers_in_this_order():
@@ -180,3 +214,16 @@ def test_the_architecture_doc_states_the_layers_in_this_order():
     section = text[text.index("## Layers"):]
     positions = [section.index(f"`{name}`") for name, _ in LAYERS[1:]]
     assert positions == sorted(positions), "docs/architecture.md lists the layers in another order"
+
+
+def test_the_web_layer_reaches_the_engine_only_through_the_facade():
+    """``MockState`` (mockserver/web/context.py) is the one place the web layer touches the engine:
+    serve asks ``state.wait_with(...)`` instead of setting ``state.engine.sleep``."""
+    found = []
+    for path in _sources("mockserver/web"):
+        if path.name == "context.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "engine":
+                found.append(f"{module_name(path)}:{node.lineno}")
+    assert found == []

@@ -34,11 +34,9 @@ from mockserver.engine.directives import RULE_CODES, RULE_WORDS, Directive, Dire
 from mockserver.state.matching import MATCH_WINDOW, compile_pattern, field_matches  # noqa: F401 (re-exported)
 
 __all__ = ["MATCH_WINDOW", "MAX_IN_ITEMS", "MAX_PATTERNS", "MAX_RULES", "MAX_RULES_BYTES", "MAX_RULE_BYTES",
-           "OPERATIONS", "RuleBook", "RuleError", "check_matcher", "compile_pattern", "field_matches", "is_gate",
+           "RuleBook", "RuleError", "check_matcher", "compile_pattern", "field_matches", "is_gate",
            "parse_rule", "rule_matches"]
 
-OPERATIONS = ("inpaint", "fetchById", "fetchByRequestId")
-_OPERATION_GROUPS = {"*": OPERATIONS, "any": OPERATIONS, "fetch": ("fetchById", "fetchByRequestId")}
 _RESPOND = RULE_WORDS
 _TOP = ("id", "key", "operation", "match", "times", "priority", "respond", "description")
 _OPERATORS = ("equals", "contains", "matches", "in", "present", "absent")
@@ -60,24 +58,18 @@ def _fail(message: str) -> None:
     raise RuleError(message)
 
 
-def _operations(value: Any, names: Any = None) -> list[str]:
-    """The operationIds a rule's ``operation`` names: with ``names`` (the spec's ``OperationNames``)
-    anything it expands; without, the first spec's three operations."""
+def _operations(value: Any, names: Any) -> list[str]:
+    """The operationIds a rule's ``operation`` names: anything ``names`` (the spec's
+    ``OperationNames``) expands, read against the loaded spec's behaviours."""
     items = value if isinstance(value, list) else [value]
     found: list[str] = []
     for item in items:
         if not isinstance(item, str):
             _fail("operation must be a string or a list of strings")
-        if names is not None:
-            expanded = names.expand(item)
-            if expanded is None:
-                _fail(f"operation {item[:100]!r} is unknown; use {names.words()}")
-            found.extend(n for n in expanded if n not in found)
-            continue
-        ops = _OPERATION_GROUPS.get(item, (item,) if item in OPERATIONS else None)
-        if ops is None:
-            _fail(f"operation {item!r} is unknown; use one of {', '.join(OPERATIONS)}, fetch (both fetch forms) or *")
-        found.extend(n for n in ops if n not in found)
+        expanded = names.expand(item)
+        if expanded is None:
+            _fail(f"operation {item[:100]!r} is unknown; use {names.words()}")
+        found.extend(n for n in expanded if n not in found)
     if not found:
         _fail("operation must name at least one operation")
     return found
@@ -144,8 +136,8 @@ def _json_safe(value: Any, where: str, depth: int = 0) -> None:
             _json_safe(item, f"{where}.{key}" if depth < 3 else where, depth + 1)
 
 
-def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], float] = time.time,
-               names: Any = None) -> dict[str, Any]:
+def parse_rule(data: Any, owner_of: Callable[[str], str], now: Callable[[], float] = time.time, *,
+               names: Any) -> dict[str, Any]:
     """Check a rule sent to the admin API and turn it into the stored form (no API key in it).
     ``names``: the spec's ``OperationNames`` (``operation`` is then read against the spec)."""
     if not isinstance(data, dict):
@@ -223,18 +215,16 @@ def is_gate(respond: dict[str, Any]) -> bool:
 
 
 def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[str, Any],
-                 memo: dict[Any, str] | None = None, generates: bool | None = None) -> bool:
-    """``generates``: whether ``operation`` makes jobs (None: only the first spec's ``inpaint`` does)."""
+                 memo: dict[Any, str] | None = None, *, generates: bool) -> bool:
+    """``generates``: whether ``operation`` makes jobs (its behaviour's kind is ``generate``)."""
     if rule.get("owner") and rule["owner"] != owner:
         return False
-    if operation not in rule.get("operation", OPERATIONS):
+    if operation not in rule.get("operation", ()):
         return False
     times = rule.get("times")
     if times is not None and times <= 0:
         return False
     respond = rule.get("respond", {})
-    if generates is None:
-        generates = operation == "inpaint"
     if not generates and not is_gate(respond) and "delay" not in respond:
         return False  # variants, etas and webhooks mean nothing to a fetch
     return all(field_matches(body, f, spec, memo) for f, spec in rule.get("match", {}).items())
@@ -243,10 +233,10 @@ def rule_matches(rule: dict[str, Any], operation: str, owner: str, body: dict[st
 class RuleBook:
     """The rules in a store: add, list, delete, and find the ones a request matches."""
 
-    def __init__(self, store: Any, owner_of: Callable[[str], str], names: Any = None):
+    def __init__(self, store: Any, owner_of: Callable[[str], str], names: Any):
         self.store = store
         self.owner_of = owner_of
-        self.names = names  # the spec's OperationNames (None: the first spec's three operations)
+        self.names = names  # the spec's OperationNames: what a rule's operation names, what generates
 
     def add(self, data: Any) -> dict[str, Any]:
         return self.add_all([data])[0]
@@ -302,9 +292,9 @@ class RuleBook:
         if not rules:
             return []
         memo: dict[Any, str] = {}
-        generates = self.names.generates(operation) if self.names is not None else None
+        generates = self.names.generates(operation)
         found = [r for r in rules
-                 if not r.get("deleted") and rule_matches(r, operation, owner, body, memo, generates)]
+                 if not r.get("deleted") and rule_matches(r, operation, owner, body, memo, generates=generates)]
         found.sort(key=lambda r: (r.get("priority", 5), -r.get("order", 0)))
         return found
 

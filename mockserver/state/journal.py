@@ -36,7 +36,6 @@ MAX_ITEMS = 50
 MAX_ENTRY_BYTES = 64 * 1024
 #: Bytes of entries one admin listing returns; the rest is on the next page (``next_since``).
 MAX_PAGE_BYTES = 2 * 1024 * 1024
-_FETCH = ("fetchById", "fetchByRequestId")
 
 
 _SCALARS = (bool, int, float, type(None))
@@ -201,7 +200,7 @@ class Journal:
     def __init__(self, store: Any, enabled: bool = True, names: Any = None):
         self.store = store
         self.enabled = enabled
-        self.names = names  # the spec's OperationNames: filters may say fetch, generate, inpaint, ...
+        self.names = names  # the spec's OperationNames: filters may say fetch, generate, inpaint, ... (None: ids only)
 
     def record(self, entry: dict[str, Any]) -> None:
         if self.enabled:
@@ -237,7 +236,7 @@ class Journal:
             for name in operation.split(","):
                 name = name.strip()
                 expanded = self.names.expand(name) if self.names is not None else None
-                operations.update(expanded or (_FETCH if name == "fetch" else (name,)))
+                operations.update(expanded or (name,))
         for entry in self.iter_entries(since):
             if owner is not None and entry.get("owner") != owner:
                 continue

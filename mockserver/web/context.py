@@ -7,15 +7,15 @@ are built from the config, and the engine runs each request through its behaviou
 
 The web layer (the adapter, the admin API, the inspector, ``serve``) talks to the facade:
 ``reset(owner)``, ``advance_clock(seconds, owner)``, ``now(owner)``, ``health()``, ``reseed(...)``,
-``output_file(name)``, and the rule book, journal and webhook log it exposes. It never reaches
-into the engine's parts, so their order (a reset forgets jobs, then webhooks, then cached images,
+``output_file(name)``, ``wait_with(sleep)``, ``operations()``, and the rule book, journal and webhook log it exposes.
+It never reaches into the engine's parts, so their order (a reset forgets jobs, then webhooks, then cached images,
 then restarts the RNG) lives here only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from mockserver.config import MockConfig
 
@@ -57,6 +57,23 @@ class MockState:
 
     def output_file(self, name: str, method: str = "GET", path: str = "") -> "Outcome":
         return self.outputs.answer(name, method, path)
+
+    def wait_with(self, sleep: "Callable[[float], None]") -> None:
+        """How answers wait out their delay (``Prefer: delay=``, latency, faults): ``time.sleep``
+        unless a server awaits it itself (the async front defers it to its loop)."""
+        self.engine.sleep = sleep
+
+    def operations(self) -> list[dict[str, Any]]:
+        """What this mock answers, as the loaded spec declares it: each operation's id, method, served
+        path, behaviour kind (``generate``, ``fetch``, ``generic``...) and family; then the output
+        files (``image``), as the journal names them."""
+        found: list[dict[str, Any]] = [
+            {"id": op_id, "method": b.op.method.upper(), "path": self.spec.base_path.rstrip("/") + b.op.path,
+             "kind": b.kind, "family": b.family}
+            for op_id, b in self.behaviours.items()]
+        found.append({"id": self.outputs.kind, "method": "GET", "path": "/generations/{name}",
+                      "kind": self.outputs.kind, "family": None})
+        return found
 
     def is_modelslab(self, operation: str | None) -> bool:
         """Does this operation answer in ModelsLab's words (errors of the web layer follow it)?"""

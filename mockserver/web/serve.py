@@ -81,7 +81,7 @@ def granian_options(config: MockConfig) -> dict[str, Any]:
 def front_app(state: MockState) -> RSGIFront:
     """What each worker serves: the adapter (Flask behind it) inside the async front."""
     config = state.config
-    state.engine.sleep = deferred_sleep  # delays are awaited by the front, not slept in the loop
+    state.wait_with(deferred_sleep)  # delays are awaited by the front, not slept in the loop
     app = access_log.wrap(serving_app(state), config)  # one console line per request unless quiet
     return RSGIFront(app, max_body_bytes=config.max_body_bytes, body_timeout=config.body_timeout,
                      multiprocess=config.workers > 1)

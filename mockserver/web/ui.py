@@ -14,7 +14,7 @@ sends it as ``X-Mock-Admin-Token`` with each call; without a good token the page
 only asks for the token. The page's code (``/__mock/ui/inspector.js`` and ``.css``) holds no data
 and is served to anyone.
 
-Endpoints added here (described in openapi/mock-admin.yaml):
+Endpoints added here (described in openapi/mock-admin.yaml): ``GET /__mock/operations``,
 ``GET /__mock/requests/<seq>/explain``, ``GET /__mock/jobs/<id>``, ``GET /__mock/jobs/<id>/timeline``,
 ``GET /__mock/jobs/<id>/images/<init_image|mask_image|overlay|output-N>``.
 """
@@ -75,6 +75,12 @@ def add_inspector_routes(bp: Blueprint, state: MockState, token_ok: Callable[[st
             return _error(f"no inspector file {name[:60]!r}", 404)
         return Response(_static(name), content_type=_ASSETS[name],
                         headers={**_SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+    @bp.get("/operations")
+    def list_operations() -> Response:
+        """The spec's operations and their behaviours: the page's operation filter and what it
+        shows for a fetch come from here, never from operation names it knows."""
+        return json_response({"operations": state.operations()})
 
     @bp.get("/requests/<int:seq>/explain")
     def explain_request(seq: int) -> Response:

@@ -5,7 +5,6 @@
 (function () {
   const API = "/__mock";
   const TOKEN_KEY = "modelslab-mock-admin-token";
-  const KNOWN_OPERATIONS = ["inpaint", "fetchById", "fetchByRequestId", "image"];
   const MAX_ROWS = 500;
 
   const state = {
@@ -15,7 +14,8 @@
     webhookNewest: null,
     generation: 0, // bumped when the filters change: answers to older queries are dropped
     entries: new Map(), // seq -> entry
-    operations: new Set(KNOWN_OPERATIONS),
+    operations: new Set(), // the filter's choices: the spec's operations (GET /operations), then any journalled
+    kinds: new Map(), // operationId -> behaviour kind (generate, fetch, generic, image), from the spec
     selected: null,
     selectedJob: null,
     imageUrls: [],
@@ -141,10 +141,11 @@
   function what(entry) {
     const body = entry.body && typeof entry.body === "object" ? entry.body : {};
     const cell = el("td", { class: "what" });
+    const kind = state.kinds.get(entry.operation);
     if (typeof body.prompt === "string" && body.prompt) cell.append(el("span", { class: "prompt", text: body.prompt }));
-    else if (entry.operation && entry.operation.startsWith("fetch")) {
+    else if (kind === "fetch") {
       cell.append(el("span", { text: entry.job_id != null ? `job ${entry.job_id}` : "unknown job" }));
-    } else if (entry.operation === "image") cell.append(el("span", { text: (entry.path || "").split("/").pop() }));
+    } else if (kind === "image") cell.append(el("span", { text: (entry.path || "").split("/").pop() }));
     const error = firstError(entry);
     if (error) cell.append(el("span", { class: "field-error", text: error }));
     else if (entry.fault) cell.append(el("span", { class: "field-error", text: `fault ${entry.fault}` }));
@@ -558,12 +559,16 @@
   }
 
   async function start() {
+    let served;
     try {
       await apiJson("/health");
+      served = await apiJson("/operations"); // what the loaded spec serves, and each one's behaviour
     } catch (error) {
       handle(error);
       return;
     }
+    state.kinds = new Map(served.operations.map((op) => [op.id, op.kind]));
+    state.operations = new Set(state.kinds.keys());
     state.stopped = false;
     $("token-panel").hidden = true;
     $("app").hidden = false;

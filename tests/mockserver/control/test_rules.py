@@ -227,11 +227,12 @@ def test_a_value_always_matches_itself_and_equality_is_symmetric(value):
     assert field_matches({"f": value}, "f", other) == field_matches({"f": other}, "f", value)
 
 
-def test_parse_rule_keeps_only_the_key_namespace():
-    rule = parse_rule({"key": "abc", "variant": "failed"}, owner_of)
+def test_parse_rule_keeps_only_the_key_namespace(quiet):
+    names = mock_state(quiet).rules.names
+    rule = parse_rule({"key": "abc", "variant": "failed"}, owner_of, names=names)
     assert rule["owner"] == owner_of("abc") and "abc" not in json.dumps(rule)
     with pytest.raises(RuleError):
-        parse_rule([], owner_of)
+        parse_rule([], owner_of, names=names)
 
 
 @pytest.mark.parametrize("rule", [

@@ -414,3 +414,20 @@ def test_a_key_hidden_in_the_prompt_or_track_id_never_comes_back(client, valid_b
     summary = client.get(f"/__mock/jobs/{job}").json
     assert summary["prompt"] == "my key is ***" and summary["track_id"] == "t-***"
     assert timeline(client, job)["track_id"] == "t-***"
+
+
+def test_operations_lists_what_the_loaded_spec_serves_with_each_behaviour(make_app):
+    """The inspector's operation filter and its notion of a fetch come from the spec's behaviours."""
+    family = make_app(admin_token=TOKEN).test_client()
+    assert family.get("/__mock/operations").status_code == 401
+    served = family.get("/__mock/operations", headers={"X-Mock-Admin-Token": TOKEN}).json["operations"]
+    by_id = {op["id"]: op for op in served}
+    assert by_id["v6ImagesFetch"] == {"id": "v6ImagesFetch", "method": "POST", "path": "/api/v6/images/fetch",
+                                      "kind": "fetch", "family": "community"}
+    assert by_id["v7ImagesInpaint"]["kind"] == "generate" and by_id["v6RealtimeFetchById"]["family"] == "realtime"
+    assert served[-1] == {"id": "image", "method": "GET", "path": "/generations/{name}", "kind": "image",
+                          "family": None}
+    pony = make_app(spec="modelslab-pony-inpaint.yaml").test_client().get("/__mock/operations").json["operations"]
+    assert [(op["id"], op["kind"], op["path"]) for op in pony] == [
+        ("inpaint", "generate", "/api/v6/images/inpaint"), ("fetchById", "fetch", "/api/v6/images/fetch/{id}"),
+        ("fetchByRequestId", "fetch", "/api/v6/images/fetch"), ("image", "image", "/generations/{name}")]

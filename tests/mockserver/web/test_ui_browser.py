@@ -280,3 +280,25 @@ def test_after_a_reset_the_journal_starts_again(browser, mock):
     wait_for(browser, "document.getElementById('journal').textContent.includes('after the reset')")
     wait_for(browser, "!document.getElementById('journal').textContent.includes('before the reset')")
     assert len(browser.find_elements("css selector", "#journal tbody tr")) == 1
+
+
+def test_the_operation_filter_and_the_fetch_rows_come_from_the_loaded_spec(browser, mock):
+    """The page names no operation itself: its filter lists what GET /__mock/operations says the
+    spec serves (the family spec's ids here, not the Pony page's), and a row is a fetch, shown as
+    its job, because its operation's behaviour is a fetch, whatever the operation is called."""
+    made = api(mock, INPAINT, body_of("a kite over the dunes"), Prefer="eta=20")
+    api(mock, f"{FETCH}/{made['id']}", {"key": "test-key"})
+    api(mock, FETCH, {"key": "test-key", "request_id": made["id"]})
+    open_page(browser, mock)
+    wait_for(browser, "document.querySelectorAll('#journal tbody tr').length === 3")
+    served = requests.get(mock + "/__mock/operations", headers=ADMIN, timeout=10).json()["operations"]
+    choices = browser.execute_script(
+        "return [...document.getElementById('f-operation').options].map(o => o.value).filter(Boolean)")
+    assert sorted(choices) == sorted(op["id"] for op in served)
+    assert "v6ImagesFetchById" in choices and "fetchById" not in choices and "inpaint" not in choices
+    rows = browser.execute_script(
+        "return [...document.querySelectorAll('#journal tbody tr')]"
+        ".map(r => [r.cells[3].textContent, r.querySelector('td.what').textContent])")
+    fetches = {op["id"] for op in served if op["kind"] == "fetch"}
+    assert sorted(what for operation, what in rows if operation in fetches) == [f"job {made['id']}"] * 2
+    assert any(what == "a kite over the dunes" for _, what in rows)
