@@ -67,6 +67,44 @@ def test_the_lock_pins_every_dependency_inside_its_range():
     assert PROJECT not in pins  # the project itself is installed editable on top
 
 
+def _needed(requirements: list[Requirement]) -> set[str]:
+    """Every distribution these requirements pull in (with their extras, markers evaluated here),
+    read from the installed metadata of this environment (``make`` installs the lock into it)."""
+    from importlib import metadata
+
+    done: dict[str, set[str]] = {}
+    todo = list(requirements)
+    while todo:
+        requirement = todo.pop()
+        name = requirement.name.lower().replace("_", "-")
+        if name == PROJECT:  # its extras are pyproject's own, read above
+            continue
+        wanted = {""} | set(requirement.extras)
+        new = wanted - done.get(name, set())
+        if not new:
+            continue
+        done[name] = done.get(name, set()) | wanted
+        try:
+            requires = metadata.distribution(name).requires or []
+        except metadata.PackageNotFoundError:
+            raise AssertionError(f"{name} is needed but not installed: install requirements-dev.lock (make)")
+        for raw in requires:
+            child = Requirement(raw)
+            if child.marker is None or any(child.marker.evaluate({"extra": e}) for e in new):
+                todo.append(child)
+    return set(done)
+
+
+def test_the_lock_pins_nothing_the_project_does_not_need():
+    """``make lock`` freezes the whole venv: a package installed by hand (gunicorn, uvloop) would be
+    pinned and installed everywhere. Every pin is needed by pyproject's dependencies or extras."""
+    roots = [r for extra in (None, *PYPROJECT["project"]["optional-dependencies"]) for r in _requirements(extra)]
+    needed = _needed(roots)
+    assert sorted(set(_lock()) - needed) == [], "pinned in requirements-dev.lock but required by nothing"
+    assert sorted(needed - set(_lock())) == [], "required but not pinned in requirements-dev.lock"
+    assert {"aiohttp", "trio", "libcst"} <= needed  # through modelslab-py[async], selenium, mutmut: extras followed
+
+
 def test_make_installs_the_lock_then_the_project_without_resolving_again():
     makefile = (ROOT / "Makefile").read_text()
     assert "pip install --quiet -r requirements-dev.lock" in makefile
