@@ -143,3 +143,60 @@ def test_a_lazy_spec_is_not_loaded_by_dunder_lookups_and_is_loaded_by_its_warm_u
     lazy = LazyOpenAPI("modelslab-pony-inpaint.yaml")
     lazy.warm_up().join(timeout=60)
     assert vars(lazy)["_loaded"] is load_openapi("modelslab-pony-inpaint.yaml"), "loaded before first use"
+
+
+# ------------------------------------------------------------------------------ request_host
+
+
+@pytest.mark.parametrize("servers, host", [
+    ([{"url": "https://modelslab.com/api/v6"}], "https://modelslab.com"),
+    ([{"url": "http://example.com:8080/base"}, {"url": "https://other.org"}], "http://example.com:8080"),
+    ([{"url": "{scheme}://{host}/v1", "variables": {"scheme": {"default": "https"},
+                                                    "host": {"default": "api.test:9"}}}], "https://api.test:9"),
+    ([{"url": "/api/v6"}], "http://127.0.0.1"),  # relative: any host
+    ([{"url": "https:///no-host"}], "http://127.0.0.1"),
+    ([], "http://127.0.0.1"),
+    ("not a list", "http://127.0.0.1"),
+    (["not an object"], "http://127.0.0.1"),
+    ([{"url": None}], "http://127.0.0.1"),
+    ([{"url": "https://{region}.example.com", "variables": {"region": "not an object"}}],
+     "https://{region}.example.com"),
+    ([{"url": "https://{region}.example.com", "variables": {"region": {}}}], "https://.example.com"),
+])
+def test_the_request_host_is_the_first_absolute_server_with_its_variables_filled(servers, host):
+    from mockserver.engine.validation import request_host
+
+    assert request_host({"servers": servers}) == host
+
+
+def test_a_spec_without_servers_accepts_any_host():
+    from mockserver.engine.validation import request_host
+
+    assert request_host({}) == "http://127.0.0.1"
+    assert request_host({"servers": None}) == "http://127.0.0.1"
+
+
+# ------------------------------------------------------------------------------ response_validators
+
+
+def test_each_operation_with_a_json_200_gets_a_validator_of_its_schema():
+    from mockserver.engine.validation import response_validators
+
+    found = response_validators(load_openapi(PONY_SPEC_FILE), OPS)
+    assert set(found) == {op_id for op_id, op in OPS.items()
+                          if "schema" in op.responses.get("200", {}).get("content", {}).get("application/json", {})}
+    assert "inpaint" in found and "fetchById" in found
+    inpaint = found["inpaint"]
+    assert not list(inpaint.iter_errors({"status": "error", "message": "Invalid Api Key"}))
+    assert list(inpaint.iter_errors({"status": 7})), "a body outside the schema is reported"
+
+
+def test_operations_without_a_json_200_schema_get_no_validator():
+    from mockserver.engine.validation import response_validators
+
+    no_schema = SimpleNamespace(responses={"200": {"content": {"application/json": {"example": {}}}}})
+    no_json = SimpleNamespace(responses={"200": {"content": {"image/png": {"schema": {}}}}})
+    no_200 = SimpleNamespace(responses={"404": {"content": {"application/json": {"schema": {}}}}})
+    odd = SimpleNamespace(responses={"200": {"content": {"application/json": "not an object"}}})
+    assert response_validators(load_openapi(PONY_SPEC_FILE), {
+        "a": no_schema, "b": no_json, "c": no_200, "d": odd}) == {}

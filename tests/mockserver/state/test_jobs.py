@@ -57,3 +57,84 @@ def test_a_job_within_its_budget_is_kept_as_it_is_without_a_copy():
     assert cut is not long_text and cut["prompt"].endswith("...(+10 chars)")
     odd = {1: "non-string key", "big": 2**70}  # not plain JSON for orjson: walked as before
     assert fit(odd, 1 << 20, MAX_JOB_TEXT) == {1: "non-string key", "big": 2**70}
+
+
+# ------------------------------------------------------------------------------ capped: a job within its byte budget
+
+
+def _limits():
+    from mockserver.state import jobs
+
+    return jobs.MAX_JOB_TEXT, jobs._MAX_REFERENCE
+
+
+def test_a_long_prompt_in_meta_is_cut_to_its_head_and_marked_and_the_original_job_is_untouched():
+    max_text, _ = _limits()
+    prompt = "p" * (max_text + 5)
+    original = job(meta={"prompt": prompt, "W": 512}, samples=3, seed=99, webhook="http://h/x", track_id="t")
+    cut = original.capped()
+    assert cut is not original and original.meta["prompt"] == prompt
+    assert cut.meta["prompt"] == "p" * max_text + "...(+5 chars)" and cut.meta["W"] == 512
+    # everything else is carried over as it was
+    assert (cut.id, cut.samples, cut.seed, cut.webhook, cut.track_id, cut.owner) == (
+        original.id, 3, 99, "http://h/x", "t", original.owner)
+
+
+def test_the_render_prompt_is_painted_from_the_cut_prompt_fetch_shows():
+    max_text, _ = _limits()
+    prompt = "q" * (max_text + 1)
+    cut = job(meta={"prompt": prompt}, render={"prompt": prompt}).capped()
+    assert cut.render["prompt"] == cut.meta["prompt"] == "q" * max_text + "...(+1 chars)"
+
+
+def test_a_render_prompt_different_from_meta_is_cut_on_its_own_limit():
+    max_text, _ = _limits()
+    cut = job(meta={"prompt": "short"}, render={"prompt": "r" * (max_text + 2), "strength": 0.5}).capped()
+    assert cut.render == {"prompt": "r" * max_text + "...(+2 chars)", "strength": 0.5}
+    assert cut.meta == {"prompt": "short"}
+    exact = job(render={"prompt": "r" * max_text, "steps": 31})
+    assert exact.capped() is exact, "a text of exactly the limit is whole"
+
+
+def test_init_and_mask_images_given_as_data_are_kept_whole_however_long():
+    max_text, _ = _limits()
+    data_uri = "data:image/png;base64," + "A" * (max_text * 2)
+    raw_base64 = "iVBORw0KGgo" + "B" * (max_text * 2)
+    kept = job(render={"init_image": data_uri, "mask_image": raw_base64})
+    assert kept.capped() is kept
+    upper = job(render={"init_image": "DATA:image/png;base64," + "A" * (max_text * 2)})
+    assert upper.capped() is upper, "the data: scheme is matched without regard to case"
+
+
+def test_an_image_reference_that_is_not_data_is_cut_at_8_kib():
+    _, reference = _limits()
+    url = "https://example.com/" + "u" * reference
+    cut = job(render={"init_image": url, "mask_image": url}).capped()
+    expected = url[:reference] + f"...(+{len(url) - reference} chars)"
+    assert cut.render == {"init_image": expected, "mask_image": expected}
+    exact = job(render={"init_image": "h" * reference})
+    assert exact.capped() is exact, "a reference of exactly 8 KiB is whole"
+    short_base64 = "A" * 63 + "!" + "x" * reference  # not image data: the first 64 characters decide
+    assert job(render={"mask_image": short_base64}).capped().render["mask_image"].endswith(
+        f"...(+{len(short_base64) - reference} chars)")
+
+
+def test_other_render_fields_keep_the_text_limit_not_the_reference_limit():
+    max_text, reference = _limits()
+    long_name = "n" * (reference + 1)  # over 8 KiB but under the text limit: kept
+    same = job(render={"lora_model": long_name, "seed": 3})
+    assert same.capped() is same
+    over = job(render={"lora_model": "n" * (max_text + 3)}).capped()
+    assert over.render["lora_model"] == "n" * max_text + "...(+3 chars)"
+
+
+def test_webhook_and_track_id_past_the_text_limit_are_cut_and_marked():
+    max_text, _ = _limits()
+    hook = "http://h/" + "w" * max_text
+    cut = job(webhook=hook, track_id="t" * (max_text + 4)).capped()
+    assert cut.webhook == hook[:max_text] + f"...(+{len(hook) - max_text} chars)"
+    assert cut.track_id == "t" * max_text + "...(+4 chars)"
+    exact = job(webhook="w" * max_text, track_id="t" * max_text)
+    assert exact.capped() is exact
+    only_track = job(webhook=None, track_id="t" * (max_text + 1)).capped()
+    assert only_track.webhook is None and only_track.track_id.endswith("...(+1 chars)")
