@@ -16,7 +16,7 @@ import requests
 from mockserver.cli import _config_from_args, build_parser, main
 from mockserver.config import MockConfig
 
-from live_mock import HTTP_TIMEOUT, mock_process
+from live_mock import HTTP_TIMEOUT, free_port, mock_process
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -84,12 +84,13 @@ def _one_line_failure(capsys, argv: list[str]) -> str:
     ([], {"MOCKSERVER_PROCESSING_RATIO": "2"}, "processing_ratio must be between 0 and 1"),
     ([], {"MOCKSERVER_STRICT": "perhaps"}, "MOCKSERVER_STRICT: strict must be true or false"),
     (["--host", "no-such-host.invalid"], {}, "use --host 127.0.0.1"),
-    (["--workers", "2"], {}, "--workers 2 needs state the workers share: add --state DIR"),
+    (["--workers", "2", "--port", "{free}"], {}, "--workers 2 needs state the workers share: add --state DIR"),
 ])
 def test_start_up_problems_are_one_line_and_exit_2(capsys, monkeypatch, argv, env, expected):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    line = _one_line_failure(capsys, ["run", *argv])
+    free = str(free_port())  # a mock already on 4010 (make run in another shell) must not change the verdict
+    line = _one_line_failure(capsys, ["run", *[free if arg == "{free}" else arg for arg in argv]])
     assert expected in line
 
 
