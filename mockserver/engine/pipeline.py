@@ -75,10 +75,10 @@ class Engine:
         if unowned:
             secrets += unowned_segments(path)  # masked where the answer echoed them too
         if unowned or "?" in path:
-            path = redact_path(path, unowned=unowned, extra=secrets)
+            path = redact_path(path, unowned=unowned)  # the secrets themselves: masked below, as everywhere
         raw = ctx.raw
         if isinstance(raw, (bytes, bytearray)):
-            raw = scrub_text(bytes(raw[:4096]).decode("utf-8", "replace"), secrets)
+            raw = scrub_text(bytes(raw[:4096]).decode("utf-8", "replace"))
         response = outcome.body
         if isinstance(response, (bytes, bytearray)):
             media = outcome.headers.get("Content-Type", "")
@@ -98,7 +98,7 @@ class Engine:
             "headers": limit(redact(incoming.headers)),
             "body": limit(redact(raw)),
             "validation": ctx.validation,
-            "warnings": limit([scrub_text(w, secrets) for w in outcome.warnings]),
+            "warnings": limit([scrub_text(w) for w in outcome.warnings]),
             "variant": outcome.variant,
             "status": outcome.status,
             "response": limit(response),

@@ -94,6 +94,7 @@ def test_the_job_is_stored_even_when_the_journal_write_fails(make_app, valid_bod
 
 from dataclasses import dataclass, field as _field  # noqa: E402
 
+import json  # noqa: E402
 import jsonschema  # noqa: E402
 import pytest  # noqa: E402
 
@@ -151,9 +152,10 @@ def test_in_debug_mode_an_answer_outside_the_spec_is_a_500_naming_at_most_five_p
 
 def test_the_debug_check_leaves_valid_answers_errors_and_other_operations_alone():
     check = {"op": jsonschema.Draft202012Validator(SCHEMA)}
-    for outcome in (Outcome(200, {"status": "success"}), Outcome(404, {"status": "nope"}), Outcome(200, b"bytes")):
-        engine, _ = _engine(outcome, validators=check)
-        assert engine.handle(_incoming()).status == outcome.status
+    for status, body in ((200, {"status": "success"}), (404, {"status": "nope"}), (200, b"bytes"), (200, ["x"])):
+        engine, _ = _engine(Outcome(status, body), validators=check)
+        answered = engine.handle(_incoming())
+        assert (answered.status, answered.body) == (status, body), "only a 200 JSON object is checked"
     engine, _ = _engine(Outcome(200, {"status": "nope"}), validators={"other": jsonschema.Draft202012Validator(SCHEMA)})
     assert engine.handle(_incoming()).status == 200
     engine, _ = _engine(Outcome(200, {"status": "nope"}))
@@ -259,3 +261,75 @@ def test_without_a_journal_nothing_is_written():
     engine.sleep = lambda s: None
     engine.handle(_incoming())
     assert engine.journal.entries() == []
+
+
+def test_by_default_the_engine_waits_a_delay_out_in_real_time():
+    import time
+
+    store = MemoryStore()
+    assert Engine({}, Journal(store), store).sleep is time.sleep
+
+
+def test_the_entry_is_timed_in_milliseconds_to_the_microsecond(monkeypatch):
+    from types import SimpleNamespace
+
+    import mockserver.engine.pipeline as pipeline
+
+    def prepare(ctx):
+        ctx.started = 10.0
+
+    engine, _ = _engine(Outcome(200, {}), prepare=prepare)
+    monkeypatch.setattr(pipeline, "time", SimpleNamespace(perf_counter=lambda: 10.2504567, time=lambda: 1000.5))
+    engine.handle(_incoming())
+    [entry] = engine.journal.entries()
+    assert entry["duration_ms"] == 250.457 and isinstance(entry["duration_ms"], float)
+    assert entry["time"] == 1000.5
+
+
+def test_an_unparsed_body_keeps_exactly_its_first_4096_bytes_then_shows_their_head():
+    def prepare(ctx):
+        ctx.raw = b"y" * 5000
+
+    body = _entry(Outcome(400, {}), prepare=prepare)["body"]
+    assert body.startswith("yyy") and body.endswith(f"...(+{4096 - len(body.split('...')[0])} chars)")
+
+
+def test_a_route_that_finds_no_track_id_leaves_it_empty():
+    assert _entry(Outcome(200, {}, parsed={"prompt": "p"}), track=lambda p: None)["track_id"] is None
+
+
+SEGMENT = "sk-put-in-the-url-0123456789"  # long enough to be a key
+
+
+def test_a_404_nobody_owns_masks_key_like_segments_in_its_path_and_wherever_the_answer_echoes_them():
+    outcome = Outcome(404, {"status": "error", "message": f"No generation named '{SEGMENT}.png'"},
+                      warnings=[f"unknown name {SEGMENT}.png"])
+    entry = _entry(outcome, method="GET", path=f"/generations/{SEGMENT}.png", body=b"")
+    assert entry["path"] == "/generations/***"
+    assert entry["response"]["message"] == "No generation named '***'" and entry["warnings"] == ["unknown name ***"]
+    assert SEGMENT not in json.dumps(entry)
+
+
+def test_long_segments_are_kept_when_something_answered_or_someone_owns_the_404():
+    path = f"/generations/{SEGMENT}.png"
+    assert _entry(Outcome(200, b"png"), method="GET", path=path, body=b"")["path"] == path
+    assert _entry(Outcome(405, {}), method="GET", path=path, body=b"")["path"] == path
+
+    def owned(ctx):
+        ctx.owner = "owner-1"
+
+    assert _entry(Outcome(404, {}), prepare=owned, method="GET", path=path, body=b"")["path"] == path
+
+
+def test_a_404_nobody_owns_still_masks_the_other_keys_the_request_carried():
+    def prepare(ctx):
+        ctx.secrets = ("sk-header-key-5555",)
+
+    entry = _entry(Outcome(404, {}, warnings=["saw sk-header-key-5555"]), prepare=prepare,
+                   path=f"/generations/{SEGMENT}")
+    assert entry["warnings"] == ["saw ***"] and entry["path"] == "/generations/***"
+
+
+def test_a_secret_query_value_is_masked_even_when_the_engine_does_not_know_it():
+    entry = _entry(Outcome(200, {}), path="/api/op?key=a-value-nobody-registered&x=1")
+    assert entry["path"] == "/api/op?key=***&x=1"
