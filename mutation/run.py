@@ -13,11 +13,13 @@ are printed as diffs, each with the key that marks it equivalent, and everything
 .mutate/report.md. Exit status 1 when a module is under --fail-under (default 85).
 
     python mutation/run.py [--modules "a.py b.py"] [--jobs 1] [--timeout 1800] [--fail-under 85]
+                           [--only GLOB ...] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
 import os
@@ -164,10 +166,10 @@ def prepare(module: str, tests: list[str], work: Path, jobs: int) -> None:
     (work / "pyproject.toml").write_text(pyproject + "\n".join(lines) + "\n")
 
 
-def run_mutmut(work: Path, jobs: int, timeout: int, log: Path) -> tuple[int, float]:
+def run_mutmut(work: Path, jobs: int, timeout: int, log: Path, only: list[str] = ()) -> tuple[int, float]:
     mutmut = Path(sys.executable).with_name("mutmut")
     command = ["nice", "-n", "10", "timeout", "--kill-after=30", str(timeout), str(mutmut), "run",
-               "--max-children", str(jobs)]
+               "--max-children", str(jobs), *only]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)  # the copy in .mutate/…/mutants must be the code under test
     started = time.monotonic()
@@ -296,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=1800, help="wall-clock seconds per module (default 1800)")
     parser.add_argument("--fail-under", type=float, default=85.0, help="exit 1 when a module scores less")
     parser.add_argument("--keep", action="store_true", help="keep .mutate/<module>/ for `mutmut browse`")
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB",
+                        help="only mutants whose name matches (fnmatch, repeatable), e.g. '*Generate*': "
+                             "a quick loop on one function while writing its tests")
     args = parser.parse_args(argv)
 
     always, extra = load_modules_config()
@@ -312,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         work = SCRATCH / slug(module)
         print(f"== {module}: {' '.join(tests)}", flush=True)
         prepare(module, tests, work, args.jobs)
-        code, seconds = run_mutmut(work, args.jobs, args.timeout, SCRATCH / f"{slug(module)}.log")
+        code, seconds = run_mutmut(work, args.jobs, args.timeout, SCRATCH / f"{slug(module)}.log", args.only)
         mutants = collect(work, module)
+        if args.only:
+            mutants = [m for m in mutants if any(fnmatch.fnmatch(m["name"], glob) for glob in args.only)]
         result = summarise(module, tests, mutants, equivalents)
         result.exit_code, result.seconds = code, seconds
         if code == 124:
@@ -328,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     report = ["# Mutation testing report", "", "```", table(results), "```", ""]
-    stale = stale_equivalents(results, equivalents)
+    stale = [] if args.only else stale_equivalents(results, equivalents)
     if stale:
         report += ["## Stale entries in mutation/equivalent.txt (no such mutant survives now)", ""]
         report += [f"- {e.key} {e.module}: {e.change}" for e in stale] + [""]
