@@ -333,3 +333,9 @@ def test_a_404_nobody_owns_still_masks_the_other_keys_the_request_carried():
 def test_a_secret_query_value_is_masked_even_when_the_engine_does_not_know_it():
     entry = _entry(Outcome(200, {}), path="/api/op?key=a-value-nobody-registered&x=1")
     assert entry["path"] == "/api/op?key=***&x=1"
+
+
+def test_every_key_like_segment_is_masked_whole_even_when_one_begins_like_another():
+    longer = SEGMENT + "-and-more"
+    entry = _entry(Outcome(404, {}), method="GET", path=f"/generations/{SEGMENT}/{longer}", body=b"")
+    assert entry["path"] == "/generations/***/***"

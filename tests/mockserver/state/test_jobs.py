@@ -138,3 +138,37 @@ def test_webhook_and_track_id_past_the_text_limit_are_cut_and_marked():
     assert exact.capped() is exact
     only_track = job(webhook=None, track_id="t" * (max_text + 1)).capped()
     assert only_track.webhook is None and only_track.track_id.endswith("...(+1 chars)")
+
+
+def _meta_over_the_byte_budget(prompt: str) -> dict:
+    """Texts each under the text limit that together pass half of MAX_JOB_BYTES: the last ones are cut."""
+    fields = {f"field_{i}": "m" * 60_000 for i in range(8)}
+    fields["prompt"] = prompt
+    return fields
+
+
+def test_a_prompt_cut_for_the_byte_budget_is_the_prompt_the_image_is_painted_from():
+    prompt = "a cat on a bench " * 3500  # 59,500 characters: under the text limit, so render alone keeps it
+    original = job(meta=_meta_over_the_byte_budget(prompt), render={"prompt": prompt, "init_image": "https://x/i.png"})
+    cut = original.capped()
+    assert len(cut.meta["prompt"]) < len(prompt) and cut.meta["prompt"].startswith("a cat")
+    assert cut.render == {"prompt": cut.meta["prompt"], "init_image": "https://x/i.png"}
+
+
+def test_a_render_prompt_of_its_own_is_kept_when_only_meta_is_cut():
+    prompt = "a cat on a bench " * 3500
+    own = job(meta=_meta_over_the_byte_budget(prompt), render={"prompt": "painted from this", "steps": 20}).capped()
+    assert len(own.meta["prompt"]) < len(prompt) and own.render == {"prompt": "painted from this", "steps": 20}
+    none = job(meta=_meta_over_the_byte_budget(prompt), render={"steps": 20}).capped()
+    assert none.render == {"steps": 20}, "no prompt is added to what is painted"
+
+
+def test_meta_under_half_a_mebibyte_is_kept_whole():
+    meta = {f"field_{i}": "m" * 60_000 for i in range(7)}  # about 420 KB
+    assert job(meta=meta).capped().meta == meta
+
+
+def test_fields_after_a_number_in_render_are_still_cut():
+    max_text, _ = _limits()
+    cut = job(render={"strength": 0.5, "seed": 7, "prompt": "r" * (max_text + 2)}).capped()
+    assert cut.render == {"strength": 0.5, "seed": 7, "prompt": "r" * max_text + "...(+2 chars)"}
