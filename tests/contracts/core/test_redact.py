@@ -198,5 +198,8 @@ def test_redact_path_is_the_one_masking_of_a_request_path_for_every_sink():
     assert redact_path("/api/v6/images/inpant", unowned=True) == "/api/v6/images/inpant"  # a typo stays readable
     # the console shows only the filters it names; extra secrets are masked wherever they are
     assert redact_path("/r?operation=fetch&q=secret-ish", shown_params={"operation"}) == "/r?operation=fetch&q=***"
+    # a value may hold "=" itself (base64 padding, a nested query): the name is what comes before the first
+    assert redact_path("/r?track_id=YQ==&q=a=b", shown_params={"track_id"}) == "/r?track_id=YQ==&q=***"
+    assert redact_path("/r?flag&q=1", shown_params=set()) == "/r?flag&q=***", "a bare name has no value to hide"
     assert redact_path("/a/tok-1234/b", extra=["tok-1234"]) == "/a/***/b"
     assert unowned_segments(f"/generations/{key}?key=0123456789abcdefgh") == [key]

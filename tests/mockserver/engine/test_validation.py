@@ -200,3 +200,5 @@ def test_operations_without_a_json_200_schema_get_no_validator():
     odd = SimpleNamespace(responses={"200": {"content": {"application/json": "not an object"}}})
     assert response_validators(load_openapi(PONY_SPEC_FILE), {
         "a": no_schema, "b": no_json, "c": no_200, "d": odd}) == {}
+    after = response_validators(load_openapi(PONY_SPEC_FILE), {"a": no_schema, "inpaint": OPS["inpaint"]})
+    assert list(after) == ["inpaint"], "an operation without a schema does not end the search"
