@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("spec", help="OpenAPI file (a path, or a name in openapi/)")
     lint.add_argument("--example", action="append", default=[], metavar="FILE[:OPERATION]",
                       help="also check this JSON file against an operation's request body (default /inpaint)")
-    lint.add_argument("--no-docs-example", action="store_true", help="do not include the docs' example body")
+    lint.add_argument("--no-docs-example", action="store_true", help="do not include the docs' example bodies of the spec's endpoints")
     lint.add_argument("--cassette", action="append", default=[], metavar="DIR",
                       help="also check the requests a recording (mockserver record) saw accepted")
     lint.add_argument("--format", choices=("text", "json"), default="text")

@@ -7,8 +7,9 @@ pointers: where the offending value is, and which schema rule it breaks.
 
 Checked: ``example`` / ``examples`` of media types (request bodies and responses, also through
 ``$ref``), of parameters and of any schema or sub-schema, schema ``default`` values, and extra
-JSON files validated against an operation's request body (``--example FILE[:OPERATION]``). For a
-spec with ``POST /inpaint`` the docs' example body (openapi/examples/) is included by default.
+JSON files validated against an operation's request body (``--example FILE[:OPERATION]``). The
+request bodies ModelsLab's pages show (openapi/examples/, ``DOCS_EXAMPLES``) are included by
+default for every endpoint the spec serves (its server's path plus the operation's path).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from contracts.core.schema_validation import json_pointer, problems, schema_for_pointer
-from contracts.core.spec import DOCS_EXAMPLE_FILE, load_document, spec_dir, spec_path
+from contracts.core.spec import DOCS_EXAMPLES, load_document, spec_dir, spec_path
 
 __all__ = ["Contradiction", "LintReport", "lint_spec"]
 
@@ -196,15 +197,25 @@ class _Walker:
         raise ValueError(f"no operation {operation!r} in the spec; known: {', '.join(names)}")
 
 
-def _has_inpaint(document: dict[str, Any]) -> bool:
-    return isinstance((document.get("paths") or {}).get("/inpaint", {}).get("post"), dict)
+def _docs_examples(document: dict[str, Any]) -> list[str]:
+    """``FILE:OPERATION`` for each docs example sent to an endpoint this spec serves."""
+    from contracts.core.routes import find_route, routes_from_spec
+
+    routes = routes_from_spec(document)
+    found = []
+    for name, endpoint in DOCS_EXAMPLES.items():
+        route, _params = find_route(routes, endpoint)
+        file = spec_dir() / name
+        if route is not None and file.is_file():
+            found.append(f"{file}:{route.operation}")
+    return found
 
 
 def lint_spec(spec: str, examples: list[str] | tuple[str, ...] = (), docs_example: bool | None = None,
               default_operation: str = "/inpaint", cassettes: list[str] | tuple[str, ...] = ()) -> LintReport:
     """Lint a spec file; ``examples`` are ``FILE`` or ``FILE:OPERATION`` (default ``/inpaint``).
 
-    ``docs_example=None`` includes the docs' inpaint example when the spec has ``POST /inpaint``.
+    ``docs_example`` (unless False) includes the docs' example bodies of the endpoints the spec serves.
     ``cassettes`` are folders written by ``mockserver record``: each request the real service
     accepted (answered success or processing) must be valid for its route, or the spec is wrong.
     """
@@ -213,10 +224,8 @@ def lint_spec(spec: str, examples: list[str] | tuple[str, ...] = (), docs_exampl
     walker = _Walker(document, _display(path))
     walker.run()
     files = list(examples)
-    docs_file = spec_dir() / DOCS_EXAMPLE_FILE
-    include_docs = _has_inpaint(document) if docs_example is None else docs_example
-    if include_docs and docs_file.is_file() and str(docs_file) not in files:
-        files.insert(0, str(docs_file))
+    if docs_example is not False:
+        files[:0] = [item for item in _docs_examples(document) if item.rpartition(":")[0] not in files]
     for item in files:
         file_name, operation = item, ""
         if not Path(item).is_file() and ":" in item:

@@ -19,6 +19,7 @@ import yaml
 
 __all__ = [
     "DOCS_EXAMPLE_FILE",
+    "DOCS_EXAMPLES",
     "PONY_SPEC_FILE",
     "SPEC_FILE",
     "UPSTREAM_FILE",
@@ -39,6 +40,15 @@ SPEC_FILE = "modelslab.yaml"
 PONY_SPEC_FILE = "modelslab-pony-inpaint.yaml"
 UPSTREAM_FILE = "upstream-pony-inpaint.yaml"
 DOCS_EXAMPLE_FILE = "examples/pony-inpaint-docs-example.json"
+#: The request bodies ModelsLab's pages show (openapi/examples/), each with the endpoint it is sent to:
+#: `contracts lint` checks those of the endpoints a spec serves.
+DOCS_EXAMPLES = {
+    DOCS_EXAMPLE_FILE: "/api/v6/images/inpaint",
+    "examples/community-inpaint-docs-example.json": "/api/v6/images/inpaint",
+    "examples/community-text2img-docs-example.json": "/api/v6/images/text2img",
+    "examples/community-img2img-docs-example.json": "/api/v6/images/img2img",
+    "examples/realtime-text2img-docs-example.json": "/api/v6/realtime/text2img",
+}
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

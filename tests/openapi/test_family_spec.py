@@ -28,6 +28,8 @@ from openapi_core.testing import MockRequest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_spec
 
+from contracts.core.spec import DOCS_EXAMPLES as DOCS_ENDPOINTS
+
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "openapi"
 PROJECT = "modelslab.yaml"
@@ -656,13 +658,8 @@ def test_what_each_client_puts_where():
 
 # --------------------------------------------------------------------------------- tests: the docs' example bodies
 
-DOCS_EXAMPLES = {
-    "community-text2img-docs-example.json": "/v6/images/text2img",
-    "community-img2img-docs-example.json": "/v6/images/img2img",
-    "community-inpaint-docs-example.json": "/v6/images/inpaint",
-    "pony-inpaint-docs-example.json": "/v6/images/inpaint",
-    "realtime-text2img-docs-example.json": "/v6/realtime/text2img",
-}
+#: Each docs example by file name, with its path in this spec (the spec's server is /api).
+DOCS_EXAMPLES = {name.rpartition("/")[2]: endpoint.removeprefix("/api") for name, endpoint in DOCS_ENDPOINTS.items()}
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
 
 

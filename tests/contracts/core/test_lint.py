@@ -23,11 +23,16 @@ EXPECTED = {
 }
 
 
-def test_upstream_spec_with_the_docs_example_reports_exactly_its_contradictions():
+COMMUNITY = "openapi/examples/community-inpaint-docs-example.json"
+
+
+def test_upstream_spec_with_the_docs_examples_reports_exactly_their_contradictions():
+    """The Pony page and the community inpaint page both send their body to /api/v6/images/inpaint."""
     report = lint_spec("openapi/upstream-pony-inpaint.yaml")
-    found = {c.pointer: c.message for c in report.contradictions}
-    assert found == EXPECTED
-    assert {c.source for c in report.contradictions} == {DOCS}
+    assert {c.pointer: c.message for c in report.contradictions if c.source == DOCS} == EXPECTED
+    community = {c.pointer: c.message for c in report.contradictions if c.source == COMMUNITY}
+    assert community == {p: m for p, m in EXPECTED.items() if p != "/clip_skip"}  # it sends no clip_skip
+    assert {c.source for c in report.contradictions} == {DOCS, COMMUNITY}
     width = next(c for c in report.contradictions if c.pointer == "/width")
     assert width.schema_pointer == "#/components/schemas/InpaintingRequest/properties/width/type"
     assert not report.ok
@@ -44,7 +49,7 @@ def test_cli_lists_each_contradiction_and_exits_nonzero(capsys):
     out = capsys.readouterr().out
     for pointer, message in EXPECTED.items():
         assert f"{DOCS}#{pointer}: {message}" in out
-    assert "8 contradiction(s)" in out
+    assert "15 contradiction(s)" in out
 
 
 def test_cli_json_output_and_a_clean_run(capsys, tmp_path):
@@ -108,3 +113,24 @@ def test_extra_example_files_are_checked_against_a_named_operation(tmp_path):
 def test_unreadable_inputs_are_usage_errors(capsys, tmp_path):
     assert main(["lint", str(tmp_path / "missing.yaml")]) == 2
     assert "contracts lint:" in capsys.readouterr().err
+
+
+def test_the_docs_examples_are_those_of_the_endpoints_the_spec_serves():
+    family = lint_spec("openapi/modelslab.yaml")
+    sources = {c.source for c in family.contradictions}
+    assert sources == {DOCS, COMMUNITY, "openapi/examples/community-text2img-docs-example.json",
+                       "openapi/examples/community-img2img-docs-example.json",
+                       "openapi/examples/realtime-text2img-docs-example.json"}
+    realtime = {c.pointer for c in family.contradictions if "realtime" in c.source}
+    assert realtime == {"/width", "/height"}, "checked against the realtime operation's schema"
+    assert lint_spec("openapi/modelslab.yaml", docs_example=False).ok
+
+
+def test_a_spec_serving_none_of_the_docs_endpoints_lints_no_docs_example(tmp_path):
+    spec = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+            "servers": [{"url": "https://example.com/api/v9"}],
+            "paths": {"/inpaint": {"post": {"operationId": "inpaint", "requestBody": {"content": {
+                "application/json": {"schema": {"type": "object", "properties": {"width": {"type": "integer"}}}}}},
+                "responses": {"200": {"description": "ok"}}}}}}
+    report = lint_spec(_write_spec(tmp_path, spec))
+    assert report.ok and report.contradictions == []
