@@ -102,6 +102,11 @@ def _no_lone_surrogates(body: dict[str, Any]) -> None:
         raise BodyError("body has an unpaired UTF-16 surrogate (\\ud800-\\udfff)") from None
 
 
+def _job_number(raw: str) -> int | None:
+    """The job a fetch names: 1-18 ASCII digits (a 64-bit id), else None (``abc``, ``""``, ``12\\n``)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 class _ModelsLab(Behaviour):
     """The steps every operation of the ModelsLab family shares; subclasses answer."""
 
@@ -201,10 +206,9 @@ class _ModelsLab(Behaviour):
             return self.error(errors.named_error(respond.get("error") or "rate_limit"), ctx)
         else:
             ctx.next_rule = len(ctx.candidates)
-        if s.faults.active and ctx.rule is None:
-            name = s.faults.sample()
-            if name is not None:
-                return self._fault(name, ctx)
+        name = s.faults.sample()  # no rule answered (one that did has returned); None when no fault is set
+        if name is not None:
+            return self._fault(name, ctx)
         return None
 
     def validate(self, ctx: RequestContext) -> Outcome | None:
@@ -558,7 +562,7 @@ class Fetch(_ModelsLab):
         if self.id_in != "path":
             return None
         raw = ctx.incoming.path_params.get(self.id_name, "")
-        if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        if _job_number(raw) is not None:
             return None
         ctx.warnings.append(f"{self.id_name}: {raw[:40]!r} is not a job id")
         return self.error(errors.job_not_found(raw[:40]), ctx)
@@ -574,7 +578,8 @@ class Fetch(_ModelsLab):
             self.take_rule(ctx)  # a delay rule for fetches
         raw_id = ctx.incoming.path_params.get(self.id_name) if self.id_in == "path" else ctx.body.get(self.id_name)
         job_id = str(raw_id)
-        job = self.services.store.get_job(int(job_id)) if job_id.isdigit() and len(job_id) <= 18 else None
+        number = _job_number(job_id)
+        job = self.services.store.get_job(number) if number is not None else None
         if job is None or job.owner != ctx.owner or job.family != self.family:
             return self.error(errors.job_not_found(job_id[:40]), ctx)
         ctx.track_id = job.track_id
