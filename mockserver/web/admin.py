@@ -12,6 +12,13 @@ Anyone who reaches ``/__mock/`` can rewrite what the mock answers, so when ``adm
 every admin call must carry it (``Authorization: Bearer TOKEN`` or ``X-Mock-Admin-Token: TOKEN``)
 or gets a 401. ``mockserver run`` binds to loopback by default; on any other address it requires
 a token and generates one when none is configured (``ensure_admin_token``).
+
+A web page the developer happens to have open can reach a loopback mock too, so two more checks
+(``browser_refusal``) come before the token: a request whose ``Origin`` is another site's (a
+cross-site form or ``fetch``, which the admin API's JSON-in-any-content-type would otherwise
+obey) is refused, and without a token a request must be addressed to this machine by name
+(``Host: 127.0.0.1``, ``localhost``, ``[::1]`` or the ``public_url``'s host): a DNS-rebinding
+page, whose requests carry its own host name, gets a 403 too.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import secrets
 from collections import deque
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request
 
@@ -59,6 +67,50 @@ def ensure_admin_token(host: str, token: str | None) -> tuple[str | None, bool]:
     if token or is_loopback_bind(host):
         return token or None, False
     return secrets.token_urlsafe(24), True
+
+
+def _host_name(host: str) -> str:
+    """The name in a ``Host`` header or an origin's authority, without its port (IPv6 unbracketed)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host[1:]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin(scheme: str, authority: str) -> tuple[str, str, str] | None:
+    """(scheme, host, port) of an origin, the port filled in when it is the scheme's default."""
+    scheme, authority = scheme.lower(), authority.strip().lower()
+    if scheme not in _DEFAULT_PORTS or not authority or "/" in authority or "@" in authority:
+        return None
+    name = _host_name(authority)
+    port = authority.rpartition("]:")[2] if authority.startswith("[") and "]:" in authority else (
+        authority.rpartition(":")[2] if authority.count(":") == 1 else "")
+    return scheme, name, port or _DEFAULT_PORTS[scheme]
+
+
+def browser_refusal(headers: Any, scheme: str, public_url: str | None, token_required: bool) -> str | None:
+    """Why a request to the admin API looks sent by another site's page (None when it does not):
+    an ``Origin`` other than the mock's own, or (with no token to guess) a ``Host`` that does not
+    name this machine, as after DNS rebinding."""
+    host = (headers.get("Host") or "").strip().lower()
+    own = {_origin(scheme, host)}
+    public = urlsplit(public_url) if public_url else None
+    if public is not None:
+        own.add(_origin(public.scheme, public.netloc))
+    origin = headers.get("Origin")
+    if origin is not None:
+        given_scheme, sep, authority = origin.strip().partition("://")
+        if not sep or _origin(given_scheme, authority) not in own - {None}:
+            return (f"cross-origin requests to the admin API are refused (Origin {origin.strip()[:80]!r} is not "
+                    f"this mock's): a web page must not rewrite what the mock answers")
+    public_host = public.netloc.lower() if public is not None else None
+    if not token_required and not (is_loopback_bind(_host_name(host)) or host == public_host):
+        return (f"the admin API answers requests addressed to this machine only (Host {host[:80]!r}); "
+                "use 127.0.0.1 or localhost, or set admin_token (or public_url) to reach it by another name")
+    return None
 
 
 def presented_token(headers: Any) -> str | None:
@@ -189,6 +241,9 @@ def admin_blueprint(state: MockState) -> Blueprint:
 
     @bp.before_request
     def check_token() -> Response | None:
+        refused = browser_refusal(request.headers, request.scheme, state.config.public_url, required is not None)
+        if refused:
+            return _error(refused, 403)
         if required is None or request.endpoint in OPEN_ENDPOINTS:  # the inspector page checks ?token= itself
             return None
         if token_ok(presented_token(request.headers)):

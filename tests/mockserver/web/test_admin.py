@@ -130,3 +130,60 @@ def test_no_admin_body_makes_a_server_error(app, path, body):
         body.pop("timeout", None)  # a legal timeout would only make the test slow
     response = app.test_client().post(path, json=body)
     assert response.status_code < 500, response.data
+
+
+# ------------------------------------------------------------------------------ pages of other sites
+
+
+def _a_job(client) -> int:
+    body = {"key": "csrf-key", "model_id": "pony-realism", "prompt": "p", "init_image": "https://x/i.png",
+            "mask_image": "https://x/m.png"}
+    made = post(client, INPAINT, body, Prefer="variant=processing").get_json()
+    assert made["status"] == "processing"
+    return made["id"]
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "https://localhost", "http://localhost:1",
+                                    "http://localhost.evil.example"])
+def test_a_page_of_another_site_cannot_reset_the_mock_or_add_rules(client, origin):
+    job_id = _a_job(client)
+    reset = client.post("/__mock/reset", headers={"Origin": origin})
+    assert reset.status_code == 403 and reset.get_json()["status"] == "error"
+    assert "cross-origin requests to the admin API are refused" in reset.get_json()["message"]
+    rule = client.post("/__mock/rules", data=json.dumps({"operation": "*", "respond": {"status": 500}}),
+                       content_type="text/plain", headers={"Origin": origin})
+    assert rule.status_code == 403
+    assert client.get("/__mock/rules").get_json()["rules"] == [], "no rule was added"
+    fetched = post(client, f"{FETCH}/{job_id}", {"key": "csrf-key"}).get_json()
+    assert fetched["status"] == "processing", "nothing was reset"
+
+
+def test_the_mock_own_pages_and_clients_without_an_origin_are_answered(client):
+    assert client.post("/__mock/reset", headers={"Origin": "http://localhost"}).status_code == 200
+    assert client.post("/__mock/reset").status_code == 200, "curl and test code send no Origin"
+    own = client.get("/__mock/requests", headers={"Host": "127.0.0.1:4010", "Origin": "http://127.0.0.1:4010"})
+    assert own.status_code == 200
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:4010", "192.168.1.20:4010", "localhost.evil"])
+def test_without_a_token_the_admin_api_answers_only_requests_addressed_to_this_machine(client, host):
+    """A DNS-rebinding page reaches 127.0.0.1 under its own name, which its requests carry as Host."""
+    answer = client.get("/__mock/requests", headers={"Host": host})
+    assert answer.status_code == 403
+    assert "addressed to this machine only" in answer.get_json()["message"]
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:4010", "127.0.0.1:4010", "127.3.4.5", "[::1]:4010", "::1"])
+def test_loopback_names_reach_the_admin_api(client, host):
+    assert client.get("/__mock/requests", headers={"Host": host}).status_code == 200
+
+
+def test_a_token_or_the_public_url_lets_other_names_in(make_app):
+    tokened = make_app(admin_token="t0ken-123").test_client()
+    headers = {"Host": "mock.internal:4010", "Authorization": "Bearer t0ken-123"}
+    assert tokened.get("/__mock/requests", headers=headers).status_code == 200
+    assert tokened.get("/__mock/requests", headers={**headers, "Origin": "http://evil.example"}).status_code == 403
+    public = make_app(public_url="https://mock.example.org/base").test_client()
+    assert public.get("/__mock/requests", headers={"Host": "mock.example.org"}).status_code == 200
+    assert public.post("/__mock/reset", headers={"Host": "127.0.0.1:4010",
+                                                  "Origin": "https://mock.example.org"}).status_code == 200
