@@ -113,6 +113,7 @@ class MockConfig:
     eta_max: float = 5.0
     eta_distribution: str = "uniform"
     public_url: str | None = None
+    cors: bool = True  # answer browsers' preflights and let pages of any origin read API answers (not /__mock/)
     validate_responses: bool = False
     max_jobs: int = 100_000
     keys: Mapping[str, KeyRule] = field(default_factory=dict)

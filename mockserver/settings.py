@@ -31,6 +31,8 @@ HELP: dict[str, tuple[str, str]] = {
     "body_timeout": ("Serving", "seconds a client has to send a request's body once its headers are in (then a 408)"),
     "threads": ("Serving", "ignored: each worker answers in one thread (kept so old configs load)"),
     "public_url": ("Serving", "base URL of output and fetch links"),
+    "cors": ("Serving", "let web pages of any origin call the API and read outputs (preflights answered; "
+                        "never the admin API)"),
     "admin_token": ("Serving", "token /__mock/ requires (Authorization: Bearer TOKEN); never printed when set"),
     "max_body_bytes": ("Serving", "largest request body; larger ones get HTTP 413 unread"),
     "quiet": ("Serving", "no line per request on the console (start-up lines and errors still print)"),

@@ -5,8 +5,9 @@ Paths without templates are looked up in a dict; templated ones are tried in ord
 segment before a templated one at the first place they differ (``/pets/mine`` before
 ``/pets/{id}``, ``/fetch/{id}`` before ``/{kind}/{id}``). A template segment matches any
 non-empty text without ``/`` (``{id}``, ``{name}.png``): what a parameter may be is the spec's
-schema, checked by the behaviour's validation, not by routing. A path that matches a route
-whose operations do not include the method is a 405 with the methods it allows.
+schema, checked by the behaviour's validation, not by routing. The path is matched first, then
+the method: ``DELETE /pets/mine`` is a 405 (allowing ``/pets/mine``'s methods) even when
+``/pets/{id}`` has a DELETE, as OpenAPI matches paths.
 
 Operations named ``lenient`` are matched as a Laravel router matches them (the ModelsLab family):
 one trailing slash is accepted, and a templated last segment may be empty (``/fetch/``: the
@@ -87,25 +88,24 @@ class RouteTable:
         self.paths = sorted([*self.static, *(t.path for t in self.templated)])
 
     def match(self, method: str, path: str) -> Match:
+        """The path first, as OpenAPI matches it (a concrete path before a templated one, then the
+        first template in order), then the method among that path's operations."""
         method = method.upper()
-        allowed: list[str] = []
         methods = self.static.get(path)
-        if methods is None and path in self._slashed and path not in self.static:
+        if methods is None and path in self._slashed:
             methods = self._slashed[path]
         if methods is not None:
-            if method in methods:
-                return Match(methods[method], {}, tuple(methods))
-            allowed.extend(methods)
+            return Match(methods.get(method), {}, tuple(methods))
         for template in self.templated:
             found = template.regex.match(path)
             if found is None:
                 continue
-            if method in template.methods:
-                op_id, names = template.methods[method]
-                params = {name: found.group(f"p{i}") for i, name in enumerate(names)}
-                return Match(op_id, params, tuple(template.methods))
-            allowed.extend(m for m in template.methods if m not in allowed)
-        return Match(None, {}, tuple(allowed))
+            if method not in template.methods:
+                return Match(None, {}, tuple(template.methods))
+            op_id, names = template.methods[method]
+            params = {name: found.group(f"p{i}") for i, name in enumerate(names)}
+            return Match(op_id, params, tuple(template.methods))
+        return Match(None, {}, ())
 
     def routes(self) -> list[tuple[str, str, str]]:
         """(METHOD, path, operation) of every route, in matching order."""

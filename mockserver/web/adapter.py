@@ -9,6 +9,15 @@ another method is a 405 with ``Allow``. Everything else goes on to ``fallback``:
 of the admin API (``/__mock/``) and the output files (``/generations/``), whose own 404 is JSON.
 Every error body here (413, 400, 405, a mock bug) is built by ``mockserver.engine.errors``.
 
+Browsers get what they need to call the mock from a page on another origin (``cors``, on by
+default, as Prism does): an answer to a request carrying ``Origin`` says
+``Access-Control-Allow-Origin: *`` and exposes its headers (``Retry-After``,
+``X-RateLimit-Reset``...), and a preflight ``OPTIONS`` of an API route or an output file is
+answered 204 with the path's methods and the headers the page asked for (``Authorization``
+included, which a ``*`` would not cover). A plain ``OPTIONS`` is a 204 with ``Allow``, and
+``HEAD`` of a ``GET`` route is that ``GET`` without its body, unless the spec declares them. The
+admin API (``/__mock/``) gets none of this: other sites' pages are refused there.
+
 It also enforces ``max_body_bytes``: a body announced (or streamed) larger than that is answered
 413 without reading it (the real service's "Invalid API Request" on ModelsLab routes), and the
 connection is closed (the unread rest cannot be skipped cheaply).
@@ -119,6 +128,35 @@ class BodyTooLarge(Exception):
     pass
 
 
+ADMIN_PREFIX = "/__mock/"
+#: A header list a preflight may ask for: tokens separated by commas (anything else is not echoed).
+_HEADER_LIST = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*,\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*")
+
+
+def _with_cors(start_response: Callable, environ: dict[str, Any]) -> Callable:
+    """``start_response`` adding what a browser needs to let a page of another origin read the answer:
+    any origin (no credentials are involved: the key travels in the body or a header), every header
+    exposed, and for a preflight the request headers it asked for and how long to remember them."""
+    extra = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "*")]
+    if environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+        asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "").strip()
+        if asked and len(asked) <= 1024 and _HEADER_LIST.fullmatch(asked):
+            extra.append(("Access-Control-Allow-Headers", asked))
+        extra.append(("Access-Control-Max-Age", "600"))
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        names = {name.lower() for name, _ in headers}
+        headers = list(headers)
+        if environ.get("REQUEST_METHOD") == "OPTIONS" and "access-control-allow-methods" not in names:
+            allow = next((value for name, value in headers if name.lower() == "allow"), None)
+            if allow and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+                headers.append(("Access-Control-Allow-Methods", allow))  # Flask's own OPTIONS (output files)
+        headers.extend(item for item in extra if item[0].lower() not in names)
+        return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+
+    return start
+
+
 def _text(raw: str) -> str:
     """A WSGI string (bytes as latin-1) as the UTF-8 text werkzeug reads it."""
     return raw if raw.isascii() else raw.encode("latin-1", "replace").decode("utf-8", "replace")
@@ -133,19 +171,41 @@ class Adapter:
         self.routes = state.routes
         self.public_url = state.config.public_url.rstrip("/") if state.config.public_url else None
         self.max_body_bytes = state.config.max_body_bytes
+        self.cors = state.config.cors
         self._hosts: dict[tuple, str] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = _text(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD", "GET")
+        if self.cors and "HTTP_ORIGIN" in environ and not path.startswith(ADMIN_PREFIX):
+            start_response = _with_cors(start_response, environ)
         found = self.routes.match(method, path)
         if found.operation is not None:
             return self._serve(found.operation, found.params, method, path, environ, start_response)
         if found.allowed:
+            if method == "OPTIONS":
+                return self._options(start_response, found.allowed, environ)
+            if method == "HEAD" and "GET" in found.allowed:
+                got = self.routes.match("GET", path)
+                answer = self._serve(got.operation, got.params, "GET", path, environ, start_response)
+                return [b"" for _ in answer]  # its headers (Content-Length too), no body
             allowed = ", ".join(found.allowed)
             return self._send(start_response, 405, errors.http_error(405),
                               [("Content-Type", "application/json"), ("Allow", allowed)])
         return self.fallback(environ, start_response)
+
+    def _options(self, start_response: Callable, allowed: tuple[str, ...], environ: dict[str, Any]) -> list[bytes]:
+        """A path's methods (OPTIONS, and HEAD for a GET, included); a CORS preflight also gets what
+        the page asked to send (``_with_cors`` adds the rest)."""
+        methods = list(allowed)
+        if "GET" in methods and "HEAD" not in methods:
+            methods.append("HEAD")
+        methods.append("OPTIONS")
+        headers = [("Allow", ", ".join(methods))]
+        if self.cors and "HTTP_ORIGIN" in environ and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+            headers.append(("Access-Control-Allow-Methods", ", ".join(methods)))
+        start_response(status_line(204), headers)
+        return []
 
     def test_client(self) -> Any:
         """A werkzeug test client, as ``Flask.test_client()`` gives for the Flask app."""

@@ -78,7 +78,8 @@ def _mock(env: dict[str, str]) -> Iterator[str]:
         out = output()
         log.close()
         assert "Traceback" not in out, out
-        assert "/__mock/ui?token=***" in out and TOKEN not in out, "the token given once stays out of the console"
+        assert TOKEN not in out, "the token given once stays out of the console"
+        assert "/__mock/ui?token=" not in out.replace("/__mock/ui?token=***", ""), "a page opened with it is masked"
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +303,68 @@ def test_the_operation_filter_and_the_fetch_rows_come_from_the_loaded_spec(brows
     fetches = {op["id"] for op in served if op["kind"] == "fetch"}
     assert sorted(what for operation, what in rows if operation in fetches) == [f"job {made['id']}"] * 2
     assert any(what == "a kite over the dunes" for _, what in rows)
+
+
+# ------------------------------------------------------------------------------ a page of another origin
+
+
+@contextmanager
+def _page_server(html: str) -> Iterator[str]:
+    """A page on its own origin (another port), as a front-end's dev server serves it."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            data = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}/app.html"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+_CALL = """
+const [url, init, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+fetch(url, init).then(async r => done({status: r.status, body: await r.text(),
+                                        reset: r.headers.get('X-RateLimit-Reset')}))
+                .catch(e => done({error: String(e)}));
+"""
+
+
+def test_a_page_of_another_origin_calls_the_api_as_the_js_sdk_does_and_cannot_touch_the_admin_api(browser, mock):
+    with _page_server("<!doctype html><title>app</title><p>a front-end</p>") as page:
+        browser.get(page)
+        browser.set_script_timeout(20)
+        body = {k: v for k, v in body_of("a page's prompt").items() if k != "key"}
+        made = browser.execute_async_script(_CALL, mock + INPAINT, {
+            "method": "POST", "body": __import__("json").dumps(body),
+            "headers": {"Content-Type": "application/json", "Authorization": "Bearer sk-browser-key-0001"}})
+        assert "error" not in made, made  # the preflight for Authorization + JSON passed
+        answer = __import__("json").loads(made["body"])
+        assert made["status"] == 200 and answer["status"] == "success"
+        image = browser.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0]).then(r => r.blob()).then(b => done(b.type + ' ' + b.size))"
+            ".catch(e => done(String(e)));", answer["output"][0])
+        assert image.startswith("image/png ") and int(image.split()[1]) > 1000
+        rules_before = requests.get(mock + "/__mock/rules", headers=ADMIN, timeout=10).json()["rules"]
+        forged = browser.execute_async_script(_CALL, mock + "/__mock/rules", {
+            "method": "POST", "mode": "no-cors", "headers": {"Content-Type": "text/plain"},
+            "body": '{"operation": "*", "respond": {"status": 500}}'})
+        assert forged.get("status") == 0 or "error" in forged  # opaque or refused: the page reads nothing
+        assert requests.get(mock + "/__mock/rules", headers=ADMIN, timeout=10).json()["rules"] == rules_before
+        journal = requests.get(mock + "/__mock/requests", headers=ADMIN, timeout=10).json()["requests"]
+        assert [e["status"] for e in journal if e["path"] == INPAINT] == [200]
