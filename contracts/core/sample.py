@@ -7,9 +7,11 @@ property tests with shrinking use ``contracts.modelslab.strategies`` instead.
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 import string
+import uuid
 from typing import Any
 
 __all__ = ["sample"]
@@ -20,12 +22,36 @@ _WORDS = ("cat", "bench", "sunset", "portrait", "forest", "neon", "city", "river
 _DIGITS = re.compile(r"\^\[0-9\]\{(\d+),(\d+)\}\$")
 
 
+def _moment(rng: random.Random) -> tuple[int, ...]:
+    return (rng.randint(2020, 2030), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59),
+            rng.randint(0, 59))
+
+
+#: Strings of the formats specs use most, as Prism's generator gives them (valid for the format).
+_FORMATS = {
+    "uri": lambda r: f"https://example.com/generations/{r.getrandbits(64):016x}.png",
+    "url": lambda r: f"https://example.com/{r.choice(_WORDS)}/{r.getrandbits(32):08x}",
+    "uri-reference": lambda r: f"/{r.choice(_WORDS)}/{r.getrandbits(32):08x}",
+    "iri": lambda r: f"https://example.com/{r.choice(_WORDS)}",
+    "uuid": lambda r: str(uuid.UUID(int=r.getrandbits(128), version=4)),
+    "date-time": lambda r: "%04d-%02d-%02dT%02d:%02d:%02dZ" % _moment(r),
+    "date": lambda r: "%04d-%02d-%02d" % _moment(r)[:3],
+    "time": lambda r: "%02d:%02d:%02d" % _moment(r)[3:],
+    "email": lambda r: f"{r.choice(_WORDS)}.{r.randint(1, 999)}@example.com",
+    "hostname": lambda r: f"{r.choice(_WORDS)}-{r.randint(1, 99)}.example.com",
+    "ipv4": lambda r: ".".join(str(r.randint(1, 254)) for _ in range(4)),
+    "ipv6": lambda r: ":".join(f"{r.getrandbits(16):x}" for _ in range(8)),
+    "byte": lambda r: base64.b64encode(bytes(r.getrandbits(8) for _ in range(r.randint(3, 12)))).decode(),
+}
+
+
 def _string(schema: dict[str, Any], rng: random.Random) -> str:
     digits = _DIGITS.fullmatch(str(schema.get("pattern", "")))
     if digits:  # an id written as digits (^[0-9]{1,18}$)
         return "".join(rng.choice(string.digits) for _ in range(rng.randint(int(digits[1]), int(digits[2]))))
-    if schema.get("format") == "uri":
-        return f"https://example.com/generations/{rng.getrandbits(64):016x}.png"
+    made = _FORMATS.get(str(schema.get("format", "")).lower())
+    if made is not None and "pattern" not in schema:
+        return made(rng)
     shortest = schema.get("minLength", 0)
     size = rng.randint(shortest, max(shortest, min(schema.get("maxLength", 12), 40)))
     if rng.random() < 0.5 and "pattern" not in schema:

@@ -4,29 +4,37 @@ An operation without ``x-mock-behaviour`` (or with ``kind: static``) is answered
 alone:
 
 1. the body, when there is one and it is JSON, must parse (else 400);
-2. path, query, header parameters and body are validated by openapi-core against the operation
+2. the operation's security requirements must be met (``mockserver.behaviours.security``: the
+   credential is there, whatever its value), else 401 with ``WWW-Authenticate`` for HTTP schemes,
+   answered with the operation's own 401 response when it declares one; every credential found is
+   masked in the journal;
+3. path, query, header parameters and body are validated by openapi-core against the operation
    (else 422, or 415 for a content type the operation does not take), with one ``validation``
    entry per error naming where it is (``["body", "name"]``, ``["query", "limit"]``);
-3. ``Prefer`` may choose the answer as in Prism: ``code=404`` (a status the operation declares),
+4. ``Prefer`` may choose the answer as in Prism: ``code=404`` (a status the operation declares),
    ``example=NAME`` (a named example of that status), ``dynamic=true`` (a body drawn from the
    schema; ``seed=N`` makes it reproducible); a bad value is a 400;
-4. the answer is the chosen status (by default the lowest 2xx the operation declares) with the
+5. the answer is the chosen status (by default the lowest 2xx the operation declares) with the
    spec's example for it (a named example, ``example``, or the schema's ``example``), or else a body
-   generated from its schema (``contracts.core.sample``, the same body every time).
+   generated from its schema (``contracts.core.sample``, the same body every time), and the
+   response headers it declares (their example, else their schema's example, default or a drawn
+   value).
 
-No API key is asked for and nothing is stored; the request is journalled like any other.
+Nothing is stored; the request is journalled like any other.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import warnings
 from typing import Any, Mapping
 from urllib.parse import parse_qsl
 
 from contracts.core.sample import sample
-from contracts.core.spec import Operation
+from contracts.core.spec import Operation, deref
 from mockserver.behaviours.registry import Behaviour, register
+from mockserver.behaviours.security import Check, requirements
 from mockserver.behaviours.services import Services
 from mockserver.engine import errors
 from mockserver.engine.context import Outcome, RequestContext
@@ -63,6 +71,46 @@ def _json_media(content: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]
     for name, media in content.items():
         return name, media if isinstance(media, dict) else {}
     return None, {}
+
+
+_NONE = object()
+
+
+def _header_example(header: Mapping[str, Any]) -> Any:
+    """The value a header's description gives: its example, a named example, its schema's example,
+    default or first enum value; ``_NONE`` when it gives none."""
+    if "example" in header:
+        return header["example"]
+    examples = header.get("examples")
+    if isinstance(examples, dict):
+        for example in examples.values():
+            if isinstance(example, dict) and "value" in example:
+                return example["value"]
+    schema = header.get("schema") if isinstance(header.get("schema"), dict) else {}
+    for word in ("example", "default"):
+        if word in schema:
+            return schema[word]
+    if isinstance(schema.get("examples"), list) and schema["examples"]:
+        return schema["examples"][0]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    return _NONE
+
+
+def _header_text(value: Any) -> str | None:
+    """A header value in the ``simple`` style OpenAPI gives headers; None for nothing sendable."""
+    if value is None or value is _NONE:
+        return None
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, list):
+        text = ",".join(str(_header_text(v) or "") for v in value)
+    elif isinstance(value, dict):
+        text = ",".join(f"{k},{_header_text(v) or ''}" for k, v in value.items())
+    else:
+        text = str(value)
+    text = "".join(c for c in text if c == "\t" or " " <= c <= "~")  # one line of visible ASCII
+    return text[:1024] or None
 
 
 def _where(location: str, path: Any) -> list[Any]:
@@ -135,8 +183,11 @@ class Generic(Behaviour):
     def bind(self, services: Services) -> None:
         super().bind(services)
         self.openapi = services.spec.openapi
-        self.host = request_host(services.spec.document)
-        self.steps = (self.parse, self.validate, self.read_prefer, self.respond)
+        self.document = services.spec.document
+        self.host = request_host(self.document)
+        raw = ((self.document.get("paths") or {}).get(self.op.path) or {}).get(self.op.method.lower()) or {}
+        self.security = requirements(self.document, raw if isinstance(raw, dict) else {})
+        self.steps = (self.parse, self.authorize, self.validate, self.read_prefer, self.respond)
         self.after = (self.finish,)
 
     # -- the steps ------------------------------------------------------------------------------------
@@ -153,6 +204,25 @@ class Generic(Behaviour):
         ctx.body = ctx.raw if isinstance(ctx.raw, dict) else {}
         return None
 
+    def authorize(self, ctx: RequestContext) -> Outcome | None:
+        """Prism's security check: the credential an alternative needs is there (its value is not judged)."""
+        if not self.security:
+            return None
+        check = Check.of(self.security, ctx.incoming.headers, parse_qsl(ctx.incoming.query, keep_blank_values=True))
+        ctx.secrets = (*ctx.secrets, *check.secrets)
+        if check.met:
+            return None
+        ctx.validation = {"valid": False, "errors": {"security": [check.detail]}}
+        code = "401" if "401" in self.responses else ("4XX" if "4XX" in self.responses else None)
+        if code is not None:
+            outcome = self._render(code, 401, ctx)
+            outcome.variant = "error"
+        else:
+            outcome = self._problem(401, errors.problem(401, "Invalid security scheme used", check.detail))
+        if check.challenges:
+            outcome.headers["WWW-Authenticate"] = ", ".join(check.challenges)
+        return outcome
+
     def validate(self, ctx: RequestContext) -> Outcome | None:
         from openapi_core.testing import MockRequest
 
@@ -164,7 +234,9 @@ class Generic(Behaviour):
             content_type=incoming.content_type or "",
         )
         try:
-            found = list(self.openapi.request_validator.iter_errors(request))
+            with warnings.catch_warnings():  # "Unsupported scheme type" (oauth2): security is authorize's
+                warnings.simplefilter("ignore", UserWarning)
+                found = list(self.openapi.request_validator.iter_errors(request))
         except Exception as exc:  # openapi-core could not even look (a spec it cannot read there)
             found = [exc]
         found = [e for e in found if type(e).__name__ not in ("SecurityValidationError", "InvalidSecurity")]
@@ -202,8 +274,16 @@ class Generic(Behaviour):
         else:
             code = next(iter(self.responses))
             status = _http_status(code)
-        media_type, media = _json_media(self.responses[code].get("content") or {})
-        headers = {"Content-Type": media_type} if media_type else {}
+        return self._render(code, status, ctx)
+
+    def _render(self, code: str, status: int, ctx: RequestContext) -> Outcome:
+        """The answer of response ``code`` with HTTP ``status``: its body and its declared headers."""
+        prefer = ctx.prefer
+        response = deref(self.responses[code], self.document, recursive={})
+        media_type, media = _json_media(response.get("content") or {})
+        headers = self._headers(response.get("headers"), prefer)
+        if media_type:
+            headers["Content-Type"] = media_type
         variant = "example"
         if media_type is None:
             body: Any = b""
@@ -231,6 +311,27 @@ class Generic(Behaviour):
             outcome.headers["X-Mock-Delay"] = f"{outcome.delay:g}"
 
     # -- helpers ----------------------------------------------------------------------------------------
+
+    def _headers(self, declared: Any, prefer: Any) -> dict[str, str]:
+        """A value for every header the response declares (not Content-Type/Length, which are the body's)."""
+        found: dict[str, str] = {}
+        if not isinstance(declared, dict):
+            return found
+        for name, header in declared.items():
+            if not isinstance(header, dict) or str(name).lower() in ("content-type", "content-length"):
+                continue
+            value = _header_example(header)
+            if value is _NONE or (prefer is not None and prefer.dynamic):
+                schema = header.get("schema") if isinstance(header.get("schema"), dict) else {}
+                seed = self._static_seed ^ int(hashlib.sha256(str(name).encode()).hexdigest()[:8], 16)
+                if prefer is not None and prefer.dynamic:
+                    seed ^= prefer.seed if prefer.seed is not None else self.services.rng.draw(
+                        lambda r: r.getrandbits(32))
+                value = sample(schema, random.Random(seed))
+            text = _header_text(value)
+            if text is not None:
+                found[str(name)] = text
+        return found
 
     def _static_body(self, media: Mapping[str, Any]) -> tuple[Any, str]:
         examples = media.get("examples")
