@@ -429,11 +429,9 @@ class Generate(_ModelsLab):
         return Choice(variant=found.variant, eta=found.eta, outcome=found.outcome, source=f"replay:{found.episode}")
 
     def _choose(self, ctx: RequestContext) -> Choice:
-        """Prefer, then a scenario rule, then hooks, the key table and the ratios."""
+        """Prefer, then a scenario rule, then hooks, the key table and the ratios. (When Prefer
+        chooses, the gate looked for no rules, so none is taken; ``chooser.choose`` reads Prefer first.)"""
         chooser = self.services.chooser
-        chosen = chooser.from_prefer(ctx.prefer)
-        if chosen is not None:
-            return chosen
         rule = self.take_rule(ctx)
         if rule is not None:
             respond = rule["respond"]
@@ -465,7 +463,8 @@ class Generate(_ModelsLab):
         # is left out: its job may exist by the next request.
         if (check.error is None and check.warning is not None and check.warning.endswith(_OFFLINE)
                 and own_output(ref) is None
-                and "is not on the allow-list" in (artefacts.sources.net.check(ref.strip()) or "")):
+                and (refusal := artefacts.sources.net.check(ref.strip())) is not None
+                and "is not on the allow-list" in refusal):
             if len(self._offline_refs) >= _OFFLINE_CACHE:
                 self._offline_refs.clear()
             self._offline_refs[key] = check
@@ -503,7 +502,7 @@ class Generate(_ModelsLab):
         now = s.clock.now(owner)
         queued = choice.variant == "processing"
         outcome = choice.outcome if queued else ("failed" if choice.variant == "failed" else "success")
-        prompt = params.get("prompt") or ""
+        prompt = params.get("prompt")
         job_id = s.store.next_id()
         render = {"prompt": params.get("prompt"), "mode": self.render}  # mode: how the output uses the inputs
         for index, target in enumerate(_RENDER_FIELDS):

@@ -202,6 +202,23 @@ def test_a_job_failed_at_once_has_the_documented_failed_body_and_fetch_names_its
     assert fetch(state, failed.job_id).body["id"] == failed.job_id
 
 
+@pytest.mark.parametrize(("prefer", "status", "body"), [
+    ("code=500", 500, {"status": "error", "message": "Internal server error. Please try again."}),
+    ("variant=error, error=model_not_found", 200, {"status": "error", "message": "Model id not found"}),
+])
+def test_an_answer_prefer_names_is_given_instead_of_a_job(prefer, status, body):
+    state = mock()
+    answer = make(state, prefer=prefer)
+    assert (answer.status, answer.body, answer.job_id) == (status, body, None)
+    assert make(state).body["id"] == make(mock()).body["id"]  # no job was made, no id used
+
+
+def test_prefer_processing_with_an_eta_of_0_is_a_job_ready_at_once():
+    state = mock()
+    done = make(state, prefer="variant=processing, eta=0")
+    assert done.body["status"] == "success" and fetch(state, done.body["id"]).body["status"] == "success"
+
+
 # ------------------------------------------------------------------------------ the model
 
 
@@ -389,14 +406,17 @@ def test_a_key_at_its_queue_limit_gets_the_documented_error_with_the_wait_until_
     assert make(state).body["status"] == "processing"
 
 
-def test_under_http_errors_the_queue_limit_is_a_429_saying_when_a_slot_frees():
-    state = queue_of(1, 12, http_errors=True)
+@pytest.mark.parametrize(("eta", "reset"), [(12, "1013"), (0.2, "1001")])
+def test_under_http_errors_the_queue_limit_is_a_429_saying_when_a_slot_frees(monkeypatch, eta, reset):
+    from mockserver.behaviours import modelslab
+
+    state = queue_of(1, eta, http_errors=True)
+    state.services.clock._wall = lambda: 5000.0  # the mock's clock
+    monkeypatch.setattr(modelslab, "time", type("Wall", (), {"time": staticmethod(lambda: 1000.5)}))  # the real one
     make(state)
-    before = time.time()
     refused = make(state)
-    after = time.time()
-    assert refused.status == 429 and refused.headers["Retry-After"] == "12"
-    assert math.ceil(before + 11) <= int(refused.headers["X-RateLimit-Reset"]) <= math.ceil(after + 12)
+    assert refused.status == 429
+    assert refused.headers == {"Retry-After": str(max(1, math.ceil(eta))), "X-RateLimit-Reset": reset}
 
 
 @pytest.mark.parametrize(("eta", "retry_after"), [(0.2, 1), (1.0, 1), (1.5, 2), (29.5, 30), (30.0, 30), (90.0, 30)])
@@ -442,7 +462,10 @@ def test_a_rule_queueing_without_an_eta_draws_one_and_the_job_succeeds():
     queued = make(state)
     assert queued.body["status"] == "processing" and 3.0 <= queued.body["eta"] <= 3.5
     state.advance_clock(4, OWNER)
-    assert fetch(state, queued.body["id"]).body["status"] == "success"
+    done = fetch(state, queued.body["id"])
+    assert done.body["status"] == "success" and done.variant == "success"
+    name = done.body["output"][0].rsplit("/", 1)[1]
+    assert state.output_file(name).status == 200  # its image is served
 
 
 def test_a_rule_answering_success_ignores_its_eta_and_one_without_a_variant_leaves_the_choice_to_the_rest():
@@ -532,6 +555,25 @@ def test_the_same_seed_makes_the_same_job_and_a_different_seed_another():
     assert (jobs[0].file_prefix, jobs[0].seed, jobs[0].generation_time) == (
         jobs[1].file_prefix, jobs[1].seed, jobs[1].generation_time)
     assert jobs[0].file_prefix != jobs[2].file_prefix and jobs[0].seed != jobs[2].seed
+
+
+def test_drawn_seeds_span_32_bits_and_generation_times_1_2_to_9_5_seconds_as_floats():
+    state = mock()
+    jobs = [state.store.get_job(make(state).body["id"]) for _ in range(40)]
+    seeds = [job.seed for job in jobs]
+    assert all(0 <= seed < 2**32 for seed in seeds) and max(seeds) >= 2**31 and len(set(seeds)) == 40
+    times = [job.generation_time for job in jobs]
+    assert all(type(t) is float and 1.2 <= t <= 9.5 for t in times)
+    assert min(times) < 2.2 and max(times) > 8.5
+
+
+def test_a_key_whose_clock_was_moved_on_still_waits_the_whole_eta():
+    state = mock()
+    state.advance_clock(100, OWNER)
+    queued = make(state, prefer="variant=processing, eta=20")
+    job = state.store.get_job(queued.body["id"])
+    assert job.ready_at - job.created_at == 20.0 and job.created_at >= state.now(OWNER) - 1
+    assert fetch(state, queued.body["id"]).body["status"] == "processing"
 
 
 def test_a_queued_job_is_ready_after_its_eta_and_ends_as_its_outcome():
@@ -644,6 +686,15 @@ def test_webhook_ratios_draw_from_the_seeded_rng_so_a_run_replays():
     first = run(11)
     assert first == run(11)
     assert {(True, 1), (False, 1), (True, 2), (False, 2)} == set(first)
+
+
+def test_a_webhook_with_no_ratios_or_delay_configured_draws_nothing_from_the_seeded_rng():
+    with_hook, without = mock(), mock()
+    Scheduled(with_hook)
+    make(with_hook, webhook=HOOK)
+    make(without)
+    after = [s.store.get_job(make(s).body["id"]) for s in (with_hook, without)]
+    assert (after[0].file_prefix, after[0].seed) == (after[1].file_prefix, after[1].seed)
 
 
 def test_a_configured_webhook_delay_is_drawn_and_capped_by_max_delay():
