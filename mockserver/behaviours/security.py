@@ -6,7 +6,7 @@ and each needs all of its schemes; ``{}`` is "no credential needed", an operatio
 credential, never by its value (a mock has no users): an ``apiKey`` by its header, query
 parameter or cookie; ``http`` by ``Authorization: <scheme> <credentials>`` (``Bearer``, ``Basic``,
 any other); ``oauth2`` and ``openIdConnect`` by a bearer token. ``mutualTLS`` cannot be seen
-from a request and is taken as met.
+from a request: like a scheme the document does not define, it asks for nothing.
 
 Every credential found is a secret: the caller masks it wherever the request is recorded.
 """
@@ -26,14 +26,14 @@ class Scheme:
     """One security scheme: where its credential travels and what it is called there."""
 
     name: str
-    where: str  # header | query | cookie | authorization | none (mutualTLS: not visible)
+    where: str  # header | query | cookie | authorization
     key: str  # the header (lower case), parameter or cookie name; for authorization, the scheme word (lower case)
     label: str = ""  # the name as the spec spells it
 
     def shown(self) -> str:
         if self.where == "authorization":
             return f"Authorization: {self.key.capitalize()} <credentials>"
-        return f"{self.where} {(self.label or self.key)!r}" if self.where != "none" else self.name
+        return f"{self.where} {(self.label or self.key)!r}"
 
     def challenge(self) -> str | None:
         """The ``WWW-Authenticate`` challenge a client of this scheme understands (None for API keys)."""
@@ -45,9 +45,9 @@ class Scheme:
 def _scheme(name: str, raw: Any) -> Scheme | None:
     if not isinstance(raw, dict):
         return None
-    kind = str(raw.get("type", "")).lower()
+    kind = str(raw.get("type")).lower()
     if kind == "apikey":
-        where = str(raw.get("in", "")).lower()
+        where = str(raw.get("in")).lower()
         if where in ("header", "query", "cookie") and isinstance(raw.get("name"), str) and raw["name"]:
             return Scheme(name, where, raw["name"].lower() if where == "header" else raw["name"], raw["name"])
         return None
@@ -56,9 +56,7 @@ def _scheme(name: str, raw: Any) -> Scheme | None:
         return Scheme(name, "authorization", word) if word else None
     if kind in ("oauth2", "openidconnect"):
         return Scheme(name, "authorization", "bearer")
-    if kind == "mutualtls":
-        return Scheme(name, "none", "")
-    return None
+    return None  # mutualTLS, or a type OpenAPI does not have
 
 
 def requirements(document: Mapping[str, Any], operation: Mapping[str, Any]) -> list[list[Scheme]]:
@@ -66,7 +64,7 @@ def requirements(document: Mapping[str, Any], operation: Mapping[str, Any]) -> l
     ``[]`` when it needs nothing (no requirement, or an empty alternative among them). A scheme
     the document does not define (or cannot be read) is left out rather than made impossible."""
     declared = operation["security"] if "security" in operation else document.get("security")
-    if not isinstance(declared, list) or not declared:
+    if not isinstance(declared, list):
         return []
     components = document.get("components") if isinstance(document.get("components"), dict) else {}
     raw_schemes = components.get("securitySchemes") if isinstance(components.get("securitySchemes"), dict) else {}
@@ -118,13 +116,11 @@ class Check:
                 return params.get(scheme.key) or None
             if scheme.where == "cookie":
                 return cookies.get(scheme.key) or None
-            if scheme.where == "authorization":
-                return token if word.lower() == scheme.key and token else None
-            return "present"  # mutualTLS: not visible here
+            return token if word.lower() == scheme.key and token else None  # authorization
 
         every = {s for alternative in alternatives for s in alternative}
         carried = {s: credential(s) for s in every}
-        secrets = tuple(sorted({v for s, v in carried.items() if v and s.where != "none"}))
+        secrets = tuple(sorted({v for v in carried.values() if v}))
         if not alternatives or any(all(carried[s] for s in alternative) for alternative in alternatives):
             return cls(True, secrets)
         options = [" and ".join(s.shown() for s in alternative) for alternative in alternatives]

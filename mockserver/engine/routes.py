@@ -49,7 +49,7 @@ def _shape(path: str) -> tuple[tuple[int, str], ...]:
     return tuple((1 if "{" in seg else 0, seg) for seg in path.strip("/").split("/"))
 
 
-def _compile(path: str, lenient: bool = False) -> tuple[re.Pattern[str], tuple[str, ...]]:
+def _compile(path: str, lenient: bool) -> tuple[re.Pattern[str], tuple[str, ...]]:
     names: list[str] = []
     pattern = ""
     last = 0

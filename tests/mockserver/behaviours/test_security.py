@@ -132,9 +132,69 @@ def test_a_scheme_that_cannot_be_checked_asks_for_nothing(raw):
     assert requirements(doc, {"security": [{"missing": []}]}) == []
 
 
-def test_mutual_tls_cannot_be_seen_and_counts_as_met():
-    doc = {"components": {"securitySchemes": {"m": {"type": "mutualTLS"}}}}
-    assert Check.of(requirements(doc, {"security": [{"m": []}]}), {}, []).met
+def test_mutual_tls_cannot_be_seen_and_asks_for_nothing():
+    doc = {"components": {"securitySchemes": {"m": {"type": "mutualTLS"}, "b": {"type": "http", "scheme": "bearer"}}}}
+    assert requirements(doc, {"security": [{"m": []}]}) == []
+    assert requirements(doc, {"security": [{"m": [], "b": []}]}) == [[Scheme("b", "authorization", "bearer")]]
+
+
+@pytest.mark.parametrize("raw, scheme", [
+    ({"type": "apiKey", "in": "header", "name": "X-Api-Key"}, Scheme("s", "header", "x-api-key", "X-Api-Key")),
+    ({"type": "apiKey", "in": "Query", "name": "Api_Key"}, Scheme("s", "query", "Api_Key", "Api_Key")),
+    ({"type": "apiKey", "in": "cookie", "name": "SID"}, Scheme("s", "cookie", "SID", "SID")),
+    ({"type": "APIKEY", "in": "COOKIE", "name": "sid"}, Scheme("s", "cookie", "sid", "sid")),
+    ({"type": "http", "scheme": "Bearer"}, Scheme("s", "authorization", "bearer")),
+    ({"type": "http", "scheme": " basic "}, Scheme("s", "authorization", "basic")),
+    ({"type": "HTTP", "scheme": "Digest"}, Scheme("s", "authorization", "digest")),
+    ({"type": "oauth2", "flows": {}}, Scheme("s", "authorization", "bearer")),
+    ({"type": "OAuth2", "flows": {}}, Scheme("s", "authorization", "bearer")),
+    ({"type": "openIdConnect", "openIdConnectUrl": "https://x"}, Scheme("s", "authorization", "bearer")),
+])
+def test_each_kind_of_scheme_is_read_where_its_credential_travels(raw, scheme):
+    doc = {"components": {"securitySchemes": {"s": raw}}}
+    assert requirements(doc, {"security": [{"s": []}]}) == [[scheme]]
+
+
+def test_schemes_and_requirements_given_by_reference_are_followed():
+    doc = {"components": {"securitySchemes": {"s": {"$ref": "#/components/x"}},
+                          "x": {"type": "apiKey", "in": "header", "name": "X-K"}},
+           "security": [{"s": []}]}
+    assert requirements(doc, {}) == [[Scheme("s", "header", "x-k", "X-K")]]
+
+
+@pytest.mark.parametrize("doc", [{"security": "bearer"}, {"security": [{"s": []}], "components": "none"},
+                                 {"security": [{"s": []}], "components": {"securitySchemes": ["s"]}},
+                                 {"security": ["s"], "components": {"securitySchemes": {
+                                     "s": {"type": "http", "scheme": "bearer"}}}}])
+def test_a_security_declaration_that_cannot_be_read_asks_for_nothing(doc):
+    assert requirements(doc, {}) == []
+
+
+def test_the_schemes_shown_to_a_client_are_spelled_as_the_spec_spells_them():
+    assert Scheme("s", "header", "x-api-key", "X-Api-Key").shown() == "header 'X-Api-Key'"
+    assert Scheme("s", "query", "k").shown() == "query 'k'"
+    assert Scheme("s", "authorization", "bearer").shown() == "Authorization: Bearer <credentials>"
+    assert Scheme("s", "authorization", "digest").challenge() == "Digest"
+    assert Scheme("s", "cookie", "sid").challenge() is None
+
+
+@pytest.mark.parametrize("cookie, found", [
+    ("sid=abc", "abc"), ("theme=dark; sid=abc", "abc"), ('sid="quoted"', "quoted"), ("sid = spaced ;x=1", None),
+    ("sid=a=b", "a=b"), ("sid=first; sid=second", "first"), ("sid", None), ("=abc; sid=ok", "ok"), ("", None),
+    ("theme=dark;sid=tight", "tight"), ('sid="XyX"', "XyX"), ("sid; sid=ok", "ok"),
+])
+def test_a_cookie_credential_is_read_from_the_cookie_header(cookie, found):
+    doc = {"components": {"securitySchemes": {"c": {"type": "apiKey", "in": "cookie", "name": "sid"}}}}
+    check = Check.of(requirements(doc, {"security": [{"c": []}]}), {"Cookie": cookie}, [])
+    assert check.met is (found is not None) and check.secrets == ((found,) if found else ())
+
+
+def test_a_header_credential_is_found_whatever_its_case():
+    doc = {"components": {"securitySchemes": {"k": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}}}}
+    needed = requirements(doc, {"security": [{"k": []}]})
+    assert Check.of(needed, {"X-API-KEY": "v1"}, []).secrets == ("v1",)
+    assert not Check.of(needed, {"X-Api-Key": ""}, []).met
+    assert Check.of(needed, {}, []).detail == "this operation needs credentials: header 'X-Api-Key'"
 
 
 def test_open_id_connect_and_oauth2_take_a_bearer_token():
@@ -168,3 +228,21 @@ def test_schemathesis_finds_no_server_error_on_a_secured_spec(case):
     assert response.status_code < 500, response.text
     if response.status_code < 400:  # any credential is accepted (presence is what a mock checks, as Prism)
         case.validate_response(response, excluded_checks=[ignored_auth])
+
+
+def test_a_scheme_that_refers_to_itself_asks_for_nothing_and_breaks_nothing():
+    doc = {"components": {"securitySchemes": {"s": {"$ref": "#/components/securitySchemes/s"},
+                                               "b": {"type": "http", "scheme": "bearer"}}}}
+    assert requirements(doc, {"security": [{"s": []}]}) == []
+    assert requirements(doc, {"security": [{"b": []}]}) == [[Scheme("b", "authorization", "bearer")]]
+
+
+def test_an_unreadable_alternative_is_skipped_and_the_next_ones_kept():
+    doc = {"components": {"securitySchemes": {"b": {"type": "http", "scheme": "bearer"}}}}
+    assert requirements(doc, {"security": ["b", {"b": []}]}) == [[Scheme("b", "authorization", "bearer")]]
+
+
+def test_credentials_after_the_scheme_word_are_taken_whole():
+    doc = {"components": {"securitySchemes": {"b": {"type": "http", "scheme": "bearer"}}}}
+    check = Check.of(requirements(doc, {"security": [{"b": []}]}), {"Authorization": "Bearer two words"}, [])
+    assert check.met and check.secrets == ("two words",)
