@@ -228,7 +228,7 @@ class Generic(Behaviour):
 
         incoming = ctx.incoming
         request = MockRequest(
-            self.host, incoming.method.lower(), incoming.path.split("?", 1)[0],
+            self.host, self.op.method.lower(), incoming.path.split("?", 1)[0],  # HEAD is served as its GET
             args=parse_qsl(incoming.query, keep_blank_values=True), view_args=dict(incoming.path_params),
             headers=dict(incoming.headers), data=incoming.body or None,
             content_type=incoming.content_type or "",

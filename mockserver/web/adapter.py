@@ -187,7 +187,7 @@ class Adapter:
                 return self._options(start_response, found.allowed, environ)
             if method == "HEAD" and "GET" in found.allowed:
                 got = self.routes.match("GET", path)
-                answer = self._serve(got.operation, got.params, "GET", path, environ, start_response)
+                answer = self._serve(got.operation, got.params, "HEAD", path, environ, start_response)
                 return [b"" for _ in answer]  # its headers (Content-Length too), no body
             allowed = ", ".join(found.allowed)
             return self._send(start_response, 405, errors.http_error(405),

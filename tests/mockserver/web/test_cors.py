@@ -106,6 +106,8 @@ def test_head_of_a_get_route_is_the_get_without_its_body(pets):
     assert head.headers["Content-Type"] == got.headers["Content-Type"]
     assert head.headers["Content-Length"] == got.headers["Content-Length"] == str(len(got.data))
     assert pets.open("/v1/pets/7", method="OPTIONS").headers["Allow"] == "GET, DELETE, HEAD, OPTIONS"
+    entry = pets.get("/__mock/requests").get_json()["requests"][-1]
+    assert (entry["method"], entry["path"], entry["status"]) == ("HEAD", "/v1/pets/7", 200), "journalled as sent"
 
 
 def test_head_of_a_route_without_get_is_still_405(client):
