@@ -145,8 +145,7 @@ class _ModelsLab(Behaviour):
 
     def authenticate(self, ctx: RequestContext) -> Outcome | None:
         key = ctx.body.get("key")  # type: ignore[union-attr]
-        headers = ctx.incoming.headers
-        in_headers = header_keys(headers) if headers else []
+        in_headers = header_keys(ctx.incoming.headers)
         if not _usable_key(key):
             key = next((k for k in in_headers if _usable_key(k)), None)
             if key is None:
@@ -203,7 +202,7 @@ class _ModelsLab(Behaviour):
                 return self._fault(respond["fault"], ctx)
             if respond.get("code"):
                 return self.error(_CODE_ERRORS[respond["code"]](), ctx, status=respond["code"])
-            return self.error(errors.named_error(respond.get("error") or "rate_limit"), ctx)
+            return self.error(errors.named_error(respond["error"]), ctx)  # parse_rule names one for variant error
         else:
             ctx.next_rule = len(ctx.candidates)
         name = s.faults.sample()  # no rule answered (one that did has returned); None when no fault is set
@@ -234,7 +233,7 @@ class _ModelsLab(Behaviour):
     def finish(self, ctx: RequestContext, outcome: Outcome) -> None:
         """Faults on the way back, and how long to wait before answering."""
         latency = self.services.latency
-        if ctx.late_fault and outcome.fault is None:
+        if ctx.late_fault:  # the gate let the request through: no other fault is on the answer
             outcome.fault = ctx.late_fault
         if ctx.rule is not None:
             outcome.rule = ctx.rule["id"]

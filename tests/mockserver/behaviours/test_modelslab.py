@@ -644,8 +644,8 @@ def test_under_replay_prefer_example_also_names_a_recorded_episode():
     state = mock()
     state.services.replay = Recorded()  # type: ignore[assignment]
     outcome = fetch_with(state, "example=episode-0001")
-    assert (outcome.status, outcome.body, outcome.variant, outcome.headers) == (
-        429, {"status": "error", "message": "recorded"}, "example", {})
+    assert (outcome.status, outcome.body, outcome.variant, outcome.headers, outcome.owner) == (
+        429, {"status": "error", "message": "recorded"}, "example", {}, owner_of(KEY))
     missing = fetch_with(state, "example=nope")
     assert missing.body["message"] == ("Prefer: no example named 'nope'; available: failed, not_found, processing, "
                                        "success, episode-0001, episode-0001-final")
@@ -685,7 +685,7 @@ def test_prefer_dynamic_answers_a_body_drawn_from_the_schema_with_the_seed_given
     state = mock(seed=7)
     schema = state.spec.operations[FETCH_BY_ID].responses["200"]["content"]["application/json"]["schema"]
     seeded = fetch_with(state, "dynamic=true, seed=5")
-    assert (seeded.status, seeded.variant, seeded.headers) == (200, "dynamic", {})
+    assert (seeded.status, seeded.variant, seeded.headers, seeded.owner) == (200, "dynamic", {}, owner_of(KEY))
     assert seeded.body == sample(schema, random.Random(5))
     drawn = fetch_with(mock(seed=7), "dynamic=true")
     assert drawn.body == sample(schema, random.Random(random.Random(7).getrandbits(32)))
@@ -741,8 +741,24 @@ def test_a_request_id_with_a_trailing_newline_names_no_job():
 LOOSE_SPEC = """
 openapi: 3.1.0
 info: {title: loose fetch, version: "1"}
-servers: [{url: /api}]
+servers: [{url: 'https://jobs.example/api'}]
 paths:
+  /jobs/peek/{id}:
+    post:
+      operationId: peek
+      x-mock-behaviour: {kind: fetch, family: community, id: {in: path, name: id}}
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        '200': {description: no body described}
+  /jobs/any/{id}:
+    post:
+      operationId: anyBody
+      x-mock-behaviour: {kind: fetch, family: community, id: {in: path, name: id}}
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        '200':
+          description: JSON of no particular shape
+          content: {application/json: {}}
   /jobs/fetch:
     post:
       operationId: looseFetch
@@ -766,7 +782,8 @@ paths:
 
 @pytest.fixture
 def loose(tmp_path) -> MockState:
-    """A spec whose fetch takes any text as request_id, and has 60 examples."""
+    """A spec served only under an absolute server URL, whose fetch takes any text as request_id and has
+    60 examples, and two fetches by path: one with no 200 body described, one with JSON of no schema."""
     examples = "".join(f"                e{n:02d}: {{value: {{n: {n}}}}}\n" for n in range(60))
     path = tmp_path / "loose.yaml"
     path.write_text(LOOSE_SPEC + examples)
@@ -785,3 +802,95 @@ def test_a_prefer_example_miss_lists_at_most_fifty_names(loose):
     assert outcome.body["message"] == ("Prefer: no example named 'nope'; available: "
                                        + ", ".join(f"e{n:02d}" for n in range(50)))
     assert call(loose, "looseFetch", {"key": KEY, "request_id": "1"}, prefer="example=e59").body == {"n": 59}
+
+
+def test_field_errors_of_a_spec_served_under_an_absolute_url_name_the_field(loose):
+    outcome = call(loose, "looseFetch", {"key": KEY, "request_id": [1]})
+    assert outcome.body == {"status": "error", "message": {"request_id": ["The request id field must be a string."]}}
+
+
+def test_an_operation_without_a_json_answer_in_the_spec_has_no_examples_and_an_empty_dynamic_schema(loose):
+    state = loose
+    assert call(state, "peek", {"key": KEY}, id="1", prefer="example=success").body == {
+        "status": "error", "message": "Prefer: no example named 'success'; available: none"}
+    assert call(state, "peek", {"key": KEY}, id="1", prefer="dynamic=true, seed=5").body == \
+        sample({}, random.Random(5))
+    assert call(state, "anyBody", {"key": KEY}, id="1", prefer="dynamic=true, seed=3").body == \
+        sample({}, random.Random(3))
+
+
+# ------------------------------------------------------------------------------ more of the rules
+
+
+def test_a_rule_that_only_shapes_the_job_leaves_configured_faults_on():
+    state = mock(fault_outage_ratio=1.0)
+    add_rule(state, variant="processing")
+    assert generate(state).status == 503
+
+
+def using_up(state: MockState, monkeypatch, gone: set[str]) -> None:
+    """Rules in ``gone`` were used up by another request between matching and taking them."""
+    real = state.services.rules.consume
+    monkeypatch.setattr(state.services.rules, "consume", lambda rule: rule["id"] not in gone and real(rule))
+
+
+def test_a_job_rule_another_request_used_up_gives_way_to_the_next_one(monkeypatch):
+    state = mock()
+    add_rule(state, id="gone", variant="processing", eta=3, priority=1)
+    add_rule(state, id="second", variant="processing", eta=7, priority=2)
+    add_rule(state, id="third", variant="processing", eta=9, priority=3)
+    using_up(state, monkeypatch, {"gone"})
+    outcome = generate(state)
+    assert (outcome.rule, outcome.body["eta"]) == ("second", 7)
+
+
+def test_taking_a_job_rule_passes_over_gate_rules_and_rules_used_up(monkeypatch):
+    state = mock()
+    add_rule(state, id="gone", variant="processing", eta=3, priority=1)
+    add_rule(state, id="gate", error="server", priority=2)
+    add_rule(state, id="also-gone", variant="processing", eta=5, priority=3)
+    add_rule(state, id="last", variant="processing", eta=9, priority=4)
+    using_up(state, monkeypatch, {"gone", "also-gone"})
+    outcome = generate(state)
+    assert (outcome.rule, outcome.body["eta"]) == ("last", 9)
+
+
+# ------------------------------------------------------------------------------ jobs from an older mock
+
+
+def test_a_job_stored_without_its_fetch_path_links_to_the_fetch_under_the_base_path(valid_body):
+    state = mock(spec=PONY)
+    job_id = call(state, "inpaint", valid_body, prefer="variant=processing, eta=10").body["id"]
+    job = state.store.get_job(job_id)
+    job.fetch_path = ""  # as a --state store written before jobs named their fetch operation
+    state.store.put_job(job)
+    still = call(state, "fetchById", {"key": valid_body["key"]}, id=str(job_id))
+    assert still.body["fetch_result"] == f"http://localhost/api/v6/images/fetch/{job_id}"
+
+
+# ------------------------------------------------------------------------------ image fields
+
+
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def test_raw_base64_is_read_as_a_data_uri_only_in_the_operations_image_fields(valid_body):
+    pony = mock(spec=PONY)
+    outcome = call(pony, "inpaint", {**valid_body, "init_image": PIXEL, "webhook": PIXEL})
+    assert outcome.body["message"] == {"webhook": ["The webhook field must be a valid URL."]}
+    assert "init_image: raw base64 read as a data URI" in outcome.warnings
+    state = mock()  # the family's init_image takes base64 itself; ip_adapter_image is no image field
+    body = {"key": KEY, "prompt": "p", "model_id": "flux", "init_image": PIXEL, "ip_adapter_image": PIXEL}
+    refused = {"ip_adapter_image": ["The ip adapter image field must be a valid URL."]}
+    assert call(state, "v6ImagesImg2img", body).body["message"] == refused
+    assert generate(state, {"ip_adapter_image": PIXEL}).body["message"] == refused  # text2img: no image fields
+
+
+def test_an_id_that_names_no_job_is_answered_without_asking_the_store(monkeypatch):
+    state = mock()
+    asked: list[Any] = []
+    monkeypatch.setattr(state.store, "get_job", lambda job_id: asked.append(int(job_id)))  # as Redis reads it
+    assert call(state, FETCH_BODY, {"key": KEY, "request_id": "12\n"}).body["message"] == "Request not found: 12\n"
+    assert asked == []
+    assert call(state, FETCH_BODY, {"key": KEY, "request_id": "12"}).body["message"] == "Request not found: 12"
+    assert asked == [12]
