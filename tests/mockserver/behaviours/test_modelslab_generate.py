@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from typing import Any
 
 import pytest
@@ -151,9 +150,8 @@ def test_a_generate_names_its_own_fetch_path_with_the_job_id_in_place(spec, op_i
 
 
 def test_a_fetch_by_body_id_is_linked_at_its_own_path():
-    ops = dict(OPS)
-    generate = Generate(ops["v6ImagesText2img"], settings_of("v6ImagesText2img", fetch="v6ImagesFetch"), ops, "/api")
-    generate.check_links(behaviours_for(ops, "/api"))
+    generate = Generate(OPS["v6ImagesText2img"], settings_of("v6ImagesText2img", fetch="v6ImagesFetch"), OPS, "/api")
+    generate.check_links(behaviours_for(OPS, "/api"))
     assert generate.fetch_path(9) == "/api/v6/images/fetch"
 
 
@@ -395,7 +393,6 @@ def test_a_key_at_its_queue_limit_gets_the_documented_error_with_the_wait_until_
     state = queue_of(2, 12)
     ids = [make(state).body["id"] for _ in range(2)]
     assert len(set(ids)) == 2
-    before = time.time()
     refused = make(state)
     assert refused.status == 200 and refused.variant == "error" and refused.job_id is None
     assert refused.body == {"status": "error", "message": "Rate limit exceeded. Maximum 2 queued requests allowed.",
