@@ -9,11 +9,12 @@ linear in the length. NetPolicy refuses URLs longer than 8 KiB before parsing th
 from __future__ import annotations
 
 import json
+import re
 import string
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rfc3986_validator import validate_rfc3986
 
@@ -29,6 +30,7 @@ def rfc(value: str) -> bool:
 
 
 _ALPHABET = string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@%/?#[] \"<>\\^`{|}é\x00\n"
+_SCHEME_AND_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _HEADS = ["data:image/png;base64,", "http://example.com", "https://user@[::1]:8080", "urn:isbn:", "a:", "http:",
           "http://", "mailto:", "1http://x", "ht tp://x", "file:///", "http://exa mple.com", "http://[::1", ""]
 
@@ -40,6 +42,10 @@ def test_is_uri_agrees_with_rfc3986_on_long_strings(head, body, filler, tail):
     # the scheme and authority stay short (a "/" before the long part); only that is promised
     value = head + body + "/" + filler * ((SHORT_URI + 50) // len(filler)) + tail
     assert len(value) > SHORT_URI
+    # ... unless the body made that "/" the end of "scheme:/" and the long part an authority ("a:/" + "/AAA..."):
+    # an authority that long is the one place is_uri is stricter (the test below)
+    head = _SCHEME_AND_AUTHORITY.match(value)
+    assume(head is None or head.end() <= SHORT_URI)
     assert is_uri(value) == rfc(value), value[:80] + "..." + value[-40:]
 
 
