@@ -168,3 +168,13 @@ def test_problem_bodies_as_prism_sends_them():
         "detail": "Your request is not valid: each entry of validation says where and why.",
         "validation": [{"location": ["body", "name"], "severity": "Error", "code": "invalid",
                         "message": "is required"}]}
+
+
+def test_a_validation_problem_keeps_each_error_code_and_calls_the_rest_invalid():
+    from mockserver.engine.errors import validation_problem
+
+    body = validation_problem([{"location": ["body", "name"], "code": "required", "message": "'name' is required"},
+                               {"location": ["query", "limit"], "message": "too big"}])
+    assert [(v["location"], v["code"], v["severity"], v["message"]) for v in body["validation"]] == [
+        (["body", "name"], "required", "Error", "'name' is required"), (["query", "limit"], "invalid", "Error", "too big")]
+    assert body["status"] == 422 and body["title"] == "Invalid request"
