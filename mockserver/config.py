@@ -66,6 +66,9 @@ class KeyRule:
     eta: float | None = None  # seconds, or a duration such as "1500ms" (stored as seconds)
     outcome: str | None = None  # what a queued job of this key ends as: success | failed
     error: str | None = None  # which error the error variant sends (implies variant = "error")
+    fault: str | None = None  # a fault this key's requests meet (after Prefer and rules, before configured faults)
+    delay: float | None = None  # seconds (or "1500ms") this key's answers wait (after Prefer and rules)
+    webhook: str | None = None  # what happens to this key's webhooks: drop | duplicate
     directive: Directive = field(default=Directive(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -76,6 +79,7 @@ class KeyRule:
         except DirectiveError as exc:
             raise ConfigError(str(exc)) from None
         object.__setattr__(self, "eta", directive.eta)
+        object.__setattr__(self, "delay", directive.delay)
         object.__setattr__(self, "directive", directive)
 
     @classmethod
@@ -88,8 +92,7 @@ class KeyRule:
         unknown = sorted(str(k) for k in set(table) - {"valid", *KEY_WORDS})
         if unknown:
             raise ConfigError(f"keys.*: unknown field(s) {', '.join(unknown)}; known: "
-                              f"{', '.join(('valid',) + KEY_WORDS)} (faults, delays and webhooks: use a rule "
-                              "with \"key\")")
+                              f"{', '.join(('valid',) + KEY_WORDS)}")
         return cls(**table)
 
 

@@ -48,7 +48,7 @@ HELP: dict[str, tuple[str, str]] = {
     "legacy_messege": ("The contract", "processing bodies say 'messege', the legacy spelling some endpoints send"),
     "accept_any_key": ("The contract", "accept any non-empty API key (else only the keys table's valid ones)"),
     "keys": ("The contract", "per-key behaviour for clients that cannot send headers: [keys.NAME] with valid, "
-                             "variant, eta, outcome, error (TOML only)"),
+                             "variant, eta, outcome, error, fault, delay, webhook (TOML only)"),
     # Answers
     "profile": ("Answers", "starting values: default (quick etas, no errors) or realistic (6-150 s etas, rare errors)"),
     "seed": ("Answers", "seed of the one RNG; the same seed replays the same run"),

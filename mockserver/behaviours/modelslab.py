@@ -205,10 +205,16 @@ class _ModelsLab(Behaviour):
             return self.error(errors.named_error(respond["error"]), ctx)  # parse_rule names one for variant error
         else:
             ctx.next_rule = len(ctx.candidates)
-        name = s.faults.sample()  # no rule answered (one that did has returned); None when no fault is set
+        keyed = self._key_word(ctx, "fault")  # the key table, after rules (as for the variant)
+        name = keyed if keyed is not None else s.faults.sample()  # None when no fault is set
         if name is not None:
             return self._fault(name, ctx)
         return None
+
+    def _key_word(self, ctx: RequestContext, word: str) -> Any:
+        """What the key table says for this request's key (None when it says nothing)."""
+        rule = self.config.key_rule(ctx.key) if ctx.key else None
+        return getattr(rule, word) if rule is not None else None
 
     def validate(self, ctx: RequestContext) -> Outcome | None:
         problems = self.validator.errors(ctx.body, ctx.incoming.path_params)
@@ -241,6 +247,8 @@ class _ModelsLab(Behaviour):
             delay = ctx.prefer.delay
         elif ctx.rule is not None and "delay" in ctx.rule["respond"]:
             delay = ctx.rule["respond"]["delay"]
+        elif (keyed := self._key_word(ctx, "delay")) is not None:
+            delay = keyed
         else:
             delay = latency.sample(self.kind)
         outcome.delay = latency.cap(delay)
@@ -474,7 +482,8 @@ class Generate(_ModelsLab):
         refusal = s.webhook_policy.check(str(job.webhook))
         if refusal is not None:
             ctx.warnings.append(f"webhook: will not be called ({refusal}); allow the host with webhook_allow_hosts")
-        action = ctx.prefer.webhook or (ctx.rule or {}).get("respond", {}).get("webhook")
+        action = ctx.prefer.webhook or (ctx.rule or {}).get("respond", {}).get("webhook") or \
+            self._key_word(ctx, "webhook")
         cfg = self.config
         drop = action == "drop"
         copies = 2 if action == "duplicate" else 1

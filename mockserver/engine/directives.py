@@ -58,7 +58,7 @@ RULE_CODES = (400, 401, 404, 422, 429, 500)
 #: Every word, in the order of the table above (and of ``Directive``'s fields).
 PREFER_WORDS = ("variant", "eta", "outcome", "error", "code", "example", "dynamic", "seed", "fault", "delay", "webhook")
 RULE_WORDS = ("variant", "eta", "outcome", "error", "fault", "delay", "code", "webhook")
-KEY_WORDS = ("variant", "eta", "outcome", "error")
+KEY_WORDS = ("variant", "eta", "outcome", "error", "fault", "delay", "webhook")
 #: Words that choose the answer themselves (scenario rules and random faults then stay out).
 CHOICE_WORDS = frozenset({"code", "example", "dynamic", "variant", "eta", "outcome", "error"})
 

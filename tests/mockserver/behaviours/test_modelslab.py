@@ -894,3 +894,48 @@ def test_an_id_that_names_no_job_is_answered_without_asking_the_store(monkeypatc
     assert asked == []
     assert call(state, FETCH_BODY, {"key": KEY, "request_id": "12"}).body["message"] == "Request not found: 12"
     assert asked == [12]
+
+
+# ------------------------------------------------------------------------------ the key table's fault and delay
+
+
+def test_a_key_table_fault_meets_every_request_of_that_key_after_prefer_and_rules():
+    state = mock(keys={KEY: KeyRule(fault="outage")}, fault_outage_ratio=0.0)
+    down = generate(state)
+    assert (down.status, down.fault) == (503, "outage")
+    fetched = call(state, FETCH_BY_ID, {"key": KEY}, id="130000001")
+    assert fetched.fault == "outage", "fetches too, as a configured fault"
+    assert generate(state, prefer="variant=success").fault is None, "Prefer chose the answer"
+    assert generate(state, prefer="fault=rate_limit").fault == "rate_limit", "Prefer's own fault wins"
+    add_rule(state, id="first", error="invalid_api_key", times=1)
+    assert generate(state).rule == "first", "a gate rule answers before the key table"
+    other = generate(state, {"key": "another-key"})
+    assert other.fault is None and other.body["status"] == "success"
+
+
+def test_a_key_table_fault_on_the_way_back_cuts_a_finished_answer():
+    state = mock(keys={KEY: KeyRule(fault="truncated")})
+    outcome = generate(state)
+    assert (outcome.body["status"], outcome.fault) == ("success", "truncated")
+
+
+def test_a_key_table_delay_comes_after_prefer_and_rules_and_before_the_configured_latency():
+    state = mock(keys={KEY: KeyRule(delay="1500ms")}, latency="fixed:0.25")
+    waited: list[float] = []
+    state.wait_with(waited.append)
+    assert generate(state).headers["X-Mock-Delay"] == "1.5"
+    assert generate(state, prefer="delay=2").delay == 2
+    add_rule(state, id="slow", delay=0.5, times=1)
+    assert generate(state).delay == 0.5
+    assert generate(state, {"key": "another-key"}).delay == 0.25
+    assert waited == [1.5, 2.0, 0.5, 0.25]
+
+
+def test_a_key_table_entry_with_a_bad_fault_delay_or_webhook_is_refused_at_load():
+    from mockserver.config import ConfigError
+
+    for table, message in (({"fault": "meltdown"}, "keys.*.fault must be one of"),
+                           ({"delay": "soon"}, "keys.*.delay"), ({"webhook": "lose"}, "keys.*.webhook must be one of")):
+        with pytest.raises(ConfigError, match=message):
+            KeyRule.from_table(table)
+    assert KeyRule.from_table({"delay": "250ms", "webhook": "drop", "fault": "reset"}).delay == 0.25

@@ -813,3 +813,15 @@ def test_a_replayed_queue_is_not_turned_again_by_instant_response(recorded):
     state = mock(replay=recorded)
     made = make(state, prompt="a recorded success", instant_response="yes")
     assert made.body["status"] == "success"
+
+
+def test_the_key_table_says_what_happens_to_its_webhooks_after_prefer_and_rules():
+    from mockserver.config import KeyRule
+
+    state = mock(keys={KEY: KeyRule(webhook="duplicate")})
+    scheduled = Scheduled(state)
+    make(state, webhook=HOOK)
+    make(state, webhook=HOOK, prefer="webhook=drop")
+    state.rules.add({"key": KEY, "id": "once", "webhook": "deliver", "times": 1})
+    make(state, webhook=HOOK)
+    assert [(c["copies"], c["drop"]) for c in scheduled.calls] == [(2, False), (1, True), (1, False)]

@@ -133,7 +133,10 @@ def test_prefer_and_a_rule_explain_the_same_mistake_the_same_way(client, valid_b
     ({"eta": -1}, ["keys.*.eta", ">= 0"]),
     ({"outcome": "nope"}, ["keys.*.outcome", "success, failed"]),
     ({"error": "boom"}, ["keys.*.error", "'boom'", "rate_limit"]),
-    ({"fault": "outage"}, ["keys.*", "fault", "valid, variant, eta, outcome, error"]),
+    ({"fault": "meltdown"}, ["keys.*.fault", "'meltdown'", "outage"]),
+    ({"delay": "soon"}, ["keys.*.delay", "'soon'", "seconds"]),
+    ({"webhook": "lose"}, ["keys.*.webhook", "'lose'", "drop"]),
+    ({"faults": "outage"}, ["keys.*", "faults", "valid, variant, eta, outcome, error, fault, delay, webhook"]),
 ])
 def test_a_key_table_entry_with_a_bad_value_is_refused_when_loaded(tmp_path, entry, words):
     from mockserver.config import ConfigError, load_config
@@ -354,7 +357,8 @@ def test_unknown_fields_of_a_rule_or_a_key_are_all_named():
 
     with pytest.raises(DirectiveError) as caught:
         Directive.from_mapping({"zeta": 1, "alpha": 2, "variant": "failed"}, "keys.*.", KEY_WORDS)
-    assert str(caught.value) == "keys.*: unknown field(s) alpha, zeta; known: variant, eta, outcome, error"
+    assert str(caught.value) == ("keys.*: unknown field(s) alpha, zeta; known: variant, eta, outcome, error, fault, "
+                                 "delay, webhook")
     assert caught.value.word == "alpha"
 
 
