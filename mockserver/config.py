@@ -242,7 +242,7 @@ class MockConfig:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
 
-    def key_rule(self, key: str) -> KeyRule | None:
+    def key_rule(self, key: str | None) -> KeyRule | None:
         return self.keys.get(key)
 
     def model_allowed(self, model_id: str) -> bool:

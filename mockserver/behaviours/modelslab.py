@@ -213,7 +213,7 @@ class _ModelsLab(Behaviour):
 
     def _key_word(self, ctx: RequestContext, word: str) -> Any:
         """What the key table says for this request's key (None when it says nothing)."""
-        rule = self.config.key_rule(ctx.key) if ctx.key else None
+        rule = self.config.key_rule(ctx.key)  # None without a key (a refused request's finish) or an entry
         return getattr(rule, word) if rule is not None else None
 
     def validate(self, ctx: RequestContext) -> Outcome | None:
