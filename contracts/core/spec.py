@@ -20,6 +20,7 @@ import yaml
 __all__ = [
     "DOCS_EXAMPLE_FILE",
     "DOCS_EXAMPLES",
+    "first_server_url",
     "PONY_SPEC_FILE",
     "SPEC_FILE",
     "UPSTREAM_FILE",
@@ -192,18 +193,24 @@ def relative_base_path(document: dict[str, Any]) -> str:
     raise ValueError("the spec has no relative server entry for the local mock")
 
 
+def first_server_url(document: dict[str, Any]) -> str:
+    """The URL of a spec's first server with its variables at their defaults ("" when there is none)."""
+    servers = document.get("servers") or []
+    first = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
+    url = str(first.get("url") or "")
+    for name, variable in (first.get("variables") or {}).items():
+        if isinstance(variable, dict):
+            url = url.replace("{" + str(name) + "}", str(variable.get("default", "")))
+    return url
+
+
 def server_base_path(document: dict[str, Any]) -> str:
     """The path a mock serves a spec under: that of its first server URL, absolute or relative
     (``https://host/api/v6/images`` and ``/api/v6/images`` both give ``/api/v6/images``; no server,
     or ``/``, gives ``""``). Server variables take their defaults."""
     from urllib.parse import urlsplit
 
-    servers = document.get("servers") or []
-    first = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
-    url = str(first.get("url") or "/")
-    for name, variable in (first.get("variables") or {}).items():
-        if isinstance(variable, dict):
-            url = url.replace("{" + str(name) + "}", str(variable.get("default", "")))
+    url = first_server_url(document) or "/"
     path = urlsplit(url).path if "://" in url else url.split("?", 1)[0]
     path = "/" + path.strip("/") if path.strip("/") else ""
     return path

@@ -187,6 +187,10 @@ class Generic(Behaviour):
         self.host = request_host(self.document)
         raw = ((self.document.get("paths") or {}).get(self.op.path) or {}).get(self.op.method.lower()) or {}
         self.security = requirements(self.document, raw if isinstance(raw, dict) else {})
+        # resolved once: each response with its $refs inlined, and its declared headers' static values
+        self._resolved = {code: deref(response, self.document, recursive={}) for code, response in self.responses.items()}
+        self._static_headers = {code: self._headers(response.get("headers"), None)
+                                for code, response in self._resolved.items()}
         self.steps = (self.parse, self.authorize, self.validate, self.read_prefer, self.respond)
         self.after = (self.finish,)
 
@@ -279,9 +283,9 @@ class Generic(Behaviour):
     def _render(self, code: str, status: int, ctx: RequestContext) -> Outcome:
         """The answer of response ``code`` with HTTP ``status``: its body and its declared headers."""
         prefer = ctx.prefer
-        response = deref(self.responses[code], self.document, recursive={})
+        response = self._resolved[code]
         media_type, media = _json_media(response.get("content") or {})
-        headers = self._headers(response.get("headers"), prefer)
+        headers = self._headers(response.get("headers"), prefer) if prefer.dynamic else dict(self._static_headers[code])
         if media_type:
             headers["Content-Type"] = media_type
         variant = "example"

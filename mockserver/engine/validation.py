@@ -86,12 +86,9 @@ def request_host(document: dict[str, Any]) -> str:
     server when that is absolute (openapi-core matches requests against ``servers``), else any."""
     from urllib.parse import urlsplit
 
-    servers = document.get("servers") or []
-    first = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
-    url = str(first.get("url") or "")
-    for name, variable in (first.get("variables") or {}).items():
-        if isinstance(variable, dict):
-            url = url.replace("{" + str(name) + "}", str(variable.get("default", "")))
+    from contracts.core.spec import first_server_url
+
+    url = first_server_url(document)
     if "://" in url:
         parts = urlsplit(url)
         if parts.scheme and parts.netloc:
